@@ -1,0 +1,26 @@
+"""cyclr: cyclical learning-rate schedules as pure functions, exact and fast in every framework.
+
+A spec is an immutable value mapping a step count to ``(lr, momentum)``; ``spec.lr_at(step)`` works on
+ints and arrays, ``spec.precompute(n)`` gives whole schedules, ``cyclr.numba.compile(spec)`` gives a
+function to call from your own ``@numba.njit`` code. Framework adapters live in ``cyclr.torch``,
+``cyclr.jax`` and ``cyclr.keras`` and are imported only when you import them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._spec import Spec, from_dict
+from .cyclic import CyclicLR
+
+__version__ = "0.1.0"
+
+__all__ = ["CyclicLR", "Spec", "from_dict", "numba"]
+
+
+def __getattr__(name: str) -> Any:
+    # ``cyclr.numba`` after a plain ``import cyclr``, importing numba only now, on first use.
+    if name == "numba":
+        return importlib.import_module("cyclr.numba")
+    raise AttributeError(f"module 'cyclr' has no attribute {name!r}")

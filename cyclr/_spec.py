@@ -1,0 +1,303 @@
+"""What every cyclr schedule shares: the step contract, precompute, and serialization.
+
+A spec is an immutable value. It holds no optimizer and no counter: the learning rate at step ``k`` is a
+pure function of ``k``. Subclasses (frozen dataclasses) supply one thing, ``_formula(xp, quantity)``: the
+closure that maps a step to the learning rate or the momentum, written once against an ``Ops``
+namespace (see ``cyclr._ops``). This class runs that single definition on Python ints, on NumPy arrays,
+and hands it to numba.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any, Callable, ClassVar, NamedTuple, Union
+
+import numpy as np
+
+from ._ops import NUMPY, PYTHON, Ops
+from ._validate import check_choice, check_int, check_steps
+
+Steps = Union[int, np.integer, np.ndarray, "list[int]"]
+"""A step count: a non-negative int, or an array (any shape) of them."""
+
+Formula = Callable[[Any], Any]
+
+_REGISTRY: dict[str, type[Spec]] = {}
+BACKENDS = ("numpy", "numba")
+
+
+class CycleTable(NamedTuple):
+    """A periodic schedule over a range of steps, factored as ``start + (delta * shape[offset]) * scale[cycle]``.
+
+    ``shape`` holds one cycle (``period`` values); ``scale`` one factor per cycle the range touches,
+    first one for the cycle holding the range's first step, whose offset in its cycle is ``first_offset``.
+    Filling from the table is a strided copy, not a re-evaluation of the formula.
+    """
+
+    period: int
+    first_offset: int
+    shape: np.ndarray
+    scale: np.ndarray
+
+    def row(self, delta: Any) -> np.ndarray:
+        """``delta * shape``: one cycle's height, shape ``(period,)`` or ``(period, G)`` for groups."""
+        return np.multiply.outer(self.shape, delta) if np.ndim(delta) else delta * self.shape
+
+
+class Spec:
+    """Base class of every cyclr schedule: an immutable map from a step count to (lr, momentum).
+
+    The step counts scheduler steps taken, like torch's ``last_epoch``: step 0 is the value set before
+    the first optimizer step.
+    """
+
+    QUANTITIES: ClassVar[tuple[str, str]] = ("lr", "momentum")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            _REGISTRY[cls.__name__] = cls
+
+    # -- what a subclass supplies --------------------------------------------------------------------
+
+    @property
+    def groups(self) -> int | None:
+        """The number of parameter groups, or None when every value is a scalar."""
+        raise NotImplementedError
+
+    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
+        """The closure ``step -> value`` for ``quantity`` ("lr" or "momentum"); None if not scheduled."""
+        raise NotImplementedError
+
+    def _cycle_table(self, start: int, num_steps: int) -> CycleTable | None:
+        """For periodic schedules, the factored form over a range of steps (None: evaluate directly)."""
+        return None
+
+    def _endpoints(self, quantity: str) -> tuple[Any, Any]:
+        """``(start, delta)`` of the factored form, for specs that provide ``_cycle_table``."""
+        raise NotImplementedError
+
+    # -- the formulas, built once per namespace ------------------------------------------------------
+
+    @cached_property
+    def _python_lr(self) -> Formula:
+        formula = self._formula(PYTHON, "lr")
+        assert formula is not None
+        return formula
+
+    @cached_property
+    def _python_momentum(self) -> Formula | None:
+        return self._formula(PYTHON, "momentum")
+
+    @cached_property
+    def _numpy_formulas(self) -> dict[str, Formula | None]:
+        return {quantity: self._formula(NUMPY, quantity) for quantity in self.QUANTITIES}
+
+    @property
+    def has_momentum(self) -> bool:
+        """Whether this spec schedules momentum (``momentum_at`` returns values, not None)."""
+        return self._python_momentum is not None
+
+    # -- the public contract -------------------------------------------------------------------------
+
+    def lr_at(self, step: Steps) -> Any:
+        """The learning rate after ``step`` scheduler steps.
+
+        A Python int gives a Python float; an integer array gives a float64 array of the same shape.
+        With G parameter groups the result gains a trailing axis of length G.
+
+        Raises:
+            TypeError: ``step`` is not an integer or an integer array (floats and bools included).
+            ValueError: ``step`` is negative.
+        """
+        if type(step) is int and step >= 0:  # the hot path: one closure call
+            return self._python_lr(step)
+        return self._evaluate("lr", step)
+
+    def momentum_at(self, step: Steps) -> Any:
+        """The momentum after ``step`` scheduler steps (None when momentum is not scheduled).
+
+        Same shapes and errors as ``lr_at``.
+        """
+        if type(step) is int and step >= 0:
+            formula = self._python_momentum
+            return None if formula is None else formula(step)
+        return self._evaluate("momentum", step)
+
+    def __call__(self, step: Steps) -> tuple[Any, Any]:
+        """``(lr_at(step), momentum_at(step))``."""
+        return self.lr_at(step), self.momentum_at(step)
+
+    def _evaluate(self, quantity: str, step: Steps) -> Any:
+        checked = check_steps(step)
+        if isinstance(checked, int):
+            formula = self._python_lr if quantity == "lr" else self._python_momentum
+            if formula is None:
+                return None
+            return formula(checked)
+        formula = self._numpy_formulas[quantity]
+        if formula is None:
+            return None
+        return self._on_array(formula, checked)
+
+    def _on_array(self, formula: Formula, steps: np.ndarray) -> np.ndarray:
+        groups = self.groups
+        shape = steps.shape if groups is None else (*steps.shape, groups)
+        value = np.asarray(formula(steps if groups is None else steps[..., None]), dtype=np.float64)
+        return value if value.shape == shape else np.broadcast_to(value, shape).copy()
+
+    def precompute(
+        self,
+        num_steps: int,
+        start: int = 0,
+        backend: str = "numpy",
+        out: tuple[np.ndarray, np.ndarray | None] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The whole schedule for steps ``start .. start + num_steps - 1`` as arrays.
+
+        Args:
+            num_steps: how many steps (>= 0).
+            start: the first step (>= 0).
+            backend: "numpy" (vectorized) or "numba" (a parallel compiled kernel; same values).
+            out: optional preallocated ``(lr, momentum)`` float64 C-contiguous arrays to fill, of shape
+                ``(num_steps,)`` or ``(num_steps, G)``; ``momentum`` must be None exactly when the spec
+                does not schedule momentum.
+
+        Returns:
+            ``(lr, momentum)``; ``momentum`` is None when it is not scheduled.
+
+        Example:
+            >>> lr, momentum = CyclicLR(step_size_up=4).precompute(8)
+            >>> lr.shape
+            (8,)
+        """
+        num_steps = check_int("num_steps", num_steps, minimum=0)
+        start = check_int("start", start, minimum=0)
+        backend = check_choice("backend", backend, BACKENDS)
+        lr_out, momentum_out = self._outputs(num_steps, out)
+        if backend == "numba":
+            from . import numba as cyclr_numba
+
+            cyclr_numba.precompute_into(self, start, lr_out, momentum_out)
+            return lr_out, momentum_out
+        table = self._cycle_table(start, num_steps)
+        for quantity, dst in zip(self.QUANTITIES, (lr_out, momentum_out)):
+            if dst is None:
+                continue
+            if table is not None:
+                fill_from_table(dst, table, *self._endpoints(quantity))
+            else:
+                formula = self._numpy_formulas[quantity]
+                assert formula is not None
+                dst[...] = self._on_array(formula, np.arange(start, start + num_steps, dtype=np.int64))
+        return lr_out, momentum_out
+
+    def _outputs(
+        self, num_steps: int, out: tuple[np.ndarray, np.ndarray | None] | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        shape = (num_steps,) if self.groups is None else (num_steps, self.groups)
+        if out is None:
+            return np.empty(shape), (np.empty(shape) if self.has_momentum else None)
+        if not isinstance(out, tuple) or len(out) != 2:
+            raise TypeError(f"out must be a tuple (lr, momentum) of arrays, got {type(out).__name__}")
+        for name, array, wanted in zip(("out[0]", "out[1]"), out, (True, self.has_momentum)):
+            if not wanted:
+                if array is not None:
+                    raise ValueError(f"{name} must be None: this spec does not schedule momentum")
+                continue
+            if not isinstance(array, np.ndarray):
+                raise TypeError(f"{name} must be a numpy array, got {type(array).__name__}")
+            if array.dtype != np.float64 or array.shape != shape:
+                raise ValueError(f"{name} must be float64 of shape {shape}, got {array.dtype} {array.shape}")
+            if not (array.flags.c_contiguous and array.flags.writeable):
+                raise ValueError(f"{name} must be C-contiguous and writeable")
+        return out
+
+    # -- serialization --------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-able data that ``cyclr.from_dict`` turns back into an equal spec.
+
+        Raises:
+            ValueError: a field holds a Python callable (a custom ``scale_fn``), which cannot be
+                serialized; it is named in the message, never dropped.
+        """
+        data: dict[str, Any] = {"schedule": type(self).__name__}
+        for name in _parameter_names(type(self)):
+            data[name] = _to_plain(name, getattr(self, name))
+        return data
+
+
+def _parameter_names(cls: type[Spec]) -> list[str]:
+    """The constructor's parameters, in order (private derived fields excluded)."""
+    return [field.name for field in dataclasses.fields(cls) if field.init]  # type: ignore[arg-type]
+
+
+def _to_plain(name: str, value: Any) -> Any:
+    if isinstance(value, Spec):
+        return value.to_dict()
+    if isinstance(value, (tuple, list)):
+        return [_to_plain(f"{name}[{i}]", v) for i, v in enumerate(value)]
+    if callable(value):
+        raise ValueError(
+            f"{name}={value!r} cannot be serialized: to_dict() holds plain data only, and a Python "
+            f"callable is code. Use a built-in mode, or rebuild the spec with the same {name} after "
+            f"from_dict()"
+        )
+    return value
+
+
+def from_dict(data: Mapping[str, Any]) -> Spec:
+    """Rebuild a spec from ``spec.to_dict()`` data (validated exactly like the constructor).
+
+    Example:
+        >>> spec = CyclicLR(step_size_up=10)
+        >>> from_dict(spec.to_dict()) == spec
+        True
+    """
+    if not isinstance(data, Mapping):
+        raise TypeError(f"from_dict expects a mapping, got {type(data).__name__}")
+    params = dict(data)
+    name = params.pop("schedule", None)
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown schedule {name!r}; known: {sorted(_REGISTRY)}")
+    cls = _REGISTRY[name]
+    names = set(_parameter_names(cls))
+    unknown = sorted(set(params) - names)
+    if unknown:
+        raise ValueError(f"unknown parameters for {name}: {unknown}; expected some of {sorted(names)}")
+    return cls(**{key: _from_plain(value) for key, value in params.items()})
+
+
+def _from_plain(value: Any) -> Any:
+    if isinstance(value, Mapping) and "schedule" in value:
+        return from_dict(value)
+    if isinstance(value, list):
+        return tuple(_from_plain(v) for v in value)
+    return value
+
+
+def fill_from_table(dst: np.ndarray, table: CycleTable, start: Any, delta: Any) -> None:
+    """``dst[i] = start + (delta * shape[offset_i]) * scale[cycle_i]``: one cycle computed, then copied."""
+    period = table.period
+    row = table.row(delta)
+    filled, cycle, offset = 0, 0, table.first_offset
+    while filled < len(dst):
+        if offset == 0 and len(dst) - filled >= period:
+            count = (len(dst) - filled) // period
+            block = dst[filled : filled + count * period].reshape(count, *row.shape)
+            scale = table.scale[cycle : cycle + count]
+            if np.all(scale == 1.0):
+                block[...] = start + row  # row * 1.0 == row exactly: a copy of one cycle
+            else:
+                np.multiply(row, scale.reshape(count, *([1] * row.ndim)), out=block)
+                np.add(block, start, out=block)
+            filled, cycle = filled + count * period, cycle + count
+            continue
+        size = min(len(dst) - filled, period - offset)
+        segment = dst[filled : filled + size]
+        np.multiply(row[offset : offset + size], table.scale[cycle], out=segment)
+        np.add(segment, start, out=segment)
+        filled, cycle, offset = filled + size, cycle + 1, 0

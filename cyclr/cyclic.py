@@ -1,0 +1,243 @@
+"""Smith's cyclical learning rates (CLR): triangular, triangular2 and exp_range, with inverse momentum.
+
+Smith, "Cyclical Learning Rates for Training Neural Networks", WACV 2017; the semantics, names and
+defaults of ``torch.optim.lr_scheduler.CyclicLR``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ._ops import NUMPY, Ops
+from ._spec import CycleTable, Formula, Spec
+from ._validate import (
+    as_group_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+    check_real_or_groups,
+    check_same_groups,
+)
+
+MODES = ("triangular", "triangular2", "exp_range")
+SCALE_MODES = ("cycle", "iterations")
+WAVEFORMS = ("triangular", "cosine", "welch")
+MODE_SCALE_MODE = {"triangular": "cycle", "triangular2": "cycle", "exp_range": "iterations"}
+
+
+def cyclic_formula(
+    xp: Ops,
+    *,
+    step_size_up: int,
+    step_size_down: int,
+    waveform: str,
+    scaling: str,
+    gamma: float,
+    scale_fn: Callable[[int], float] | None,
+    start: Any,
+    delta: Any,
+) -> Formula:
+    r"""The cyclical schedule, ``step -> start + (delta * shape) * scale``, for the namespace ``xp``.
+
+    With ``T = step_size_up + step_size_down``, in exact integer arithmetic::
+
+        cycle  = step // T                                  (0-based: torch's ``cycle`` is cycle + 1)
+        offset = step - cycle * T
+        ramp   = min(offset / step_size_up, (T - offset) / step_size_down)    0 -> 1 (at up) -> 0
+
+    The waveform shapes the ramp, the scaling shrinks the amplitude::
+
+        shape = ramp                          "triangular" (Bartlett window; torch's)
+              = (1 - cos(pi * ramp)) / 2      "cosine"     (Hann window)
+              = ramp * (2 - ramp)             "welch"      (parabolic window)
+        scale = 1                             "triangular"
+              = 2 ** -cycle                   "triangular2"
+              = gamma ** step                 "exp_range"
+              = scale_fn(cycle + 1)           "cycle"       (a custom scale_fn)
+              = scale_fn(step)                "iterations"  (a custom scale_fn)
+
+    The learning rate is ``start=base_lr, delta=max_lr - base_lr``; the momentum, which moves the other
+    way, ``start=max_momentum, delta=base_momentum - max_momentum``. Each shape is exactly 1 at
+    ``offset == step_size_up``.
+    """
+    up, down = step_size_up, step_size_down
+    period = up + down
+    minimum, cos, ldexp, power, apply = xp.minimum, xp.cos, xp.ldexp, xp.power, xp.apply
+    pi = math.pi
+
+    def value(step: Any) -> Any:
+        cycle = step // period
+        offset = step - cycle * period
+        shape = minimum(offset / up, (period - offset) / down)
+        if waveform == "cosine":
+            shape = (1 - cos(pi * shape)) / 2
+        elif waveform == "welch":
+            shape = shape * (2 - shape)
+        if scaling == "triangular":
+            scale = 1.0
+        elif scaling == "triangular2":
+            scale = ldexp(1.0, -cycle)
+        elif scaling == "exp_range":
+            scale = power(gamma, step)
+        elif scaling == "cycle":
+            scale = apply(scale_fn, cycle + 1)
+        else:
+            scale = apply(scale_fn, step)
+        return start + (delta * shape) * scale
+
+    return value
+
+
+@dataclass(frozen=True)
+class CyclicLR(Spec):
+    r"""A cyclical learning rate (Smith 2017), with momentum cycled the opposite way.
+
+    The same parameters, defaults and values as ``torch.optim.lr_scheduler.CyclicLR``, as an immutable
+    value with no optimizer. Each cycle rises for ``step_size_up`` steps from ``base_lr`` to ``max_lr``
+    and falls for ``step_size_down`` steps back; the mode shrinks the amplitude::
+
+        lr(step)       = base_lr      + ((max_lr - base_lr)             * shape(offset)) * scale
+        momentum(step) = max_momentum + ((base_momentum - max_momentum) * shape(offset)) * scale
+
+    where ``offset = step mod (step_size_up + step_size_down)`` is computed with integers (exact at any
+    step) and ``scale`` is 1 ("triangular"), ``2**-(cycle-1)`` ("triangular2", with torch's 1-based cycle)
+    or ``gamma**step`` ("exp_range"). See ``cyclic_formula`` for the waveforms.
+
+    Args:
+        base_lr: lower boundary of the cycle; a float or one per parameter group.
+        max_lr: upper boundary; a float or one per parameter group. May be below ``base_lr``.
+        step_size_up: steps in the rising half of a cycle (a positive integer).
+        step_size_down: steps in the falling half; None means ``step_size_up``.
+        mode: "triangular", "triangular2" or "exp_range"; ignored when ``scale_fn`` is given.
+        gamma: the exp_range factor per step (> 0).
+        scale_fn: a custom amplitude scale, ``scale_fn(x) -> float`` with a Python int ``x``; it
+            overrides ``mode``. It cannot be serialized by ``to_dict``; for numba it must be jitted.
+        scale_mode: "cycle" (``x`` is torch's 1-based cycle number) or "iterations" (``x`` is the step).
+            None means the mode's own: "cycle" for triangular/triangular2 and for a custom
+            ``scale_fn``, "iterations" for exp_range.
+        cycle_momentum: whether momentum cycles between ``max_momentum`` and ``base_momentum``.
+        base_momentum: momentum at the peak of the lr; a float or one per parameter group.
+        max_momentum: momentum at the start of a cycle; a float or one per parameter group.
+        waveform: "triangular" (torch's), "cosine" (Hann) or "welch" (parabolic).
+
+    Raises:
+        TypeError: a parameter has the wrong type (a bool or float step size, a string lr, ...).
+        ValueError: a value breaks its rule (non-positive step size, NaN/inf/negative lr or momentum,
+            unknown mode, gamma <= 0, a scale_mode that contradicts the mode, sequences of different
+            lengths).
+
+    Example:
+        >>> spec = CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=2000)
+        >>> spec.lr_at(1000), spec.momentum_at(1000)
+        (0.0035, 0.85)
+    """
+
+    base_lr: float | Sequence[float] = 1e-3
+    max_lr: float | Sequence[float] = 6e-3
+    step_size_up: int = 2000
+    step_size_down: int | None = None
+    mode: str = "triangular"
+    gamma: float = 1.0
+    scale_fn: Callable[[int], float] | None = None
+    scale_mode: str | None = None
+    cycle_momentum: bool = True
+    base_momentum: float | Sequence[float] = 0.8
+    max_momentum: float | Sequence[float] = 0.9
+    waveform: str = "triangular"
+    _groups: int | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        def normalize(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        for name in ("base_lr", "max_lr", "base_momentum", "max_momentum"):
+            normalize(name, check_real_or_groups(name, getattr(self, name), minimum=0.0))
+        up = check_int("step_size_up", self.step_size_up, minimum=1)
+        normalize("step_size_up", up)
+        down = up if self.step_size_down is None else self.step_size_down
+        normalize("step_size_down", check_int("step_size_down", down, minimum=1))
+        check_choice("mode", self.mode, MODES)
+        normalize("gamma", check_real("gamma", self.gamma, above=0.0))
+        if self.scale_fn is not None and not callable(self.scale_fn):
+            raise TypeError(f"scale_fn must be callable or None, got {self.scale_fn!r}")
+        if self.scale_mode is not None:
+            check_choice("scale_mode", self.scale_mode, SCALE_MODES)
+        if self.scale_fn is None:
+            own = MODE_SCALE_MODE[self.mode]
+            if self.scale_mode not in (None, own):
+                raise ValueError(
+                    f"scale_mode={self.scale_mode!r} contradicts mode={self.mode!r}, which scales by "
+                    f"{own!r}; leave scale_mode=None, or pass a scale_fn to choose how it scales"
+                )
+            normalize("scale_mode", own)
+        elif self.scale_mode is None:
+            normalize("scale_mode", "cycle")
+        check_bool("cycle_momentum", self.cycle_momentum)
+        check_choice("waveform", self.waveform, WAVEFORMS)
+        groups = check_same_groups(
+            base_lr=self.base_lr,
+            max_lr=self.max_lr,
+            base_momentum=self.base_momentum,
+            max_momentum=self.max_momentum,
+        )
+        normalize("_groups", groups)
+
+    @property
+    def groups(self) -> int | None:
+        return self._groups
+
+    @property
+    def period(self) -> int:
+        """Steps in one cycle: ``step_size_up + step_size_down``."""
+        assert self.step_size_down is not None
+        return self.step_size_up + self.step_size_down
+
+    @property
+    def _scaling(self) -> str:
+        return self.mode if self.scale_fn is None else str(self.scale_mode)
+
+    def _endpoints(self, quantity: str) -> tuple[Any, Any]:
+        if quantity == "lr":
+            low, high = self.base_lr, self.max_lr
+        else:
+            low, high = self.max_momentum, self.base_momentum
+        start = as_group_array(low, self.groups)  # type: ignore[arg-type]
+        return start, as_group_array(high, self.groups) - start  # type: ignore[arg-type]
+
+    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
+        if quantity == "momentum" and not self.cycle_momentum:
+            return None
+        start, delta = self._endpoints(quantity)
+        return self._unit_formula(xp, self._scaling, start, delta)
+
+    def _unit_formula(self, xp: Ops, scaling: str, start: Any, delta: Any) -> Formula:
+        assert self.step_size_down is not None
+        return cyclic_formula(
+            xp,
+            step_size_up=self.step_size_up,
+            step_size_down=self.step_size_down,
+            waveform=self.waveform,
+            scaling=scaling,
+            gamma=self.gamma,
+            scale_fn=self.scale_fn,
+            start=start,
+            delta=delta,
+        )
+
+    def _cycle_table(self, start: int, num_steps: int) -> CycleTable | None:
+        period = self.period
+        if self._scaling in ("exp_range", "iterations") or num_steps < 2 * period:
+            return None  # the scale changes inside a cycle, or there is little to repeat
+        first, last = start // period, (start + num_steps - 1) // period
+        unit = partial(self._unit_formula, NUMPY, start=0.0, delta=1.0)
+        # 0 + (1 * shape) * 1 == shape; and shape == 1 at the peak, so the value there is the scale.
+        shape = unit("triangular")(np.arange(period, dtype=np.int64))
+        peaks = np.arange(first, last + 1, dtype=np.int64) * period + self.step_size_up
+        scale = np.asarray(unit(self._scaling)(peaks), dtype=np.float64)
+        return CycleTable(period, start - first * period, shape, np.broadcast_to(scale, peaks.shape))

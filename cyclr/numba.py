@@ -1,0 +1,292 @@
+"""The numba path: compiled schedules for your own ``@njit`` code, and parallel precompute.
+
+Importing this module imports numba; ``import cyclr`` does not (``cyclr.numba`` is loaded on first use).
+The formulas are the very closures the Python and NumPy paths run, compiled against ``NUMBA``, a
+namespace of jitted functions (see ``cyclr._ops``).
+
+Example:
+    >>> import numba, cyclr
+    >>> schedule = cyclr.numba.compile(cyclr.CyclicLR(step_size_up=100))
+    >>> @numba.njit
+    ... def first_lrs(n):
+    ...     total = 0.0
+    ...     for step in range(n):
+    ...         lr, momentum = schedule(step)
+    ...         total += lr
+    ...     return total
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import platform
+from typing import Any
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.core.errors import TypingError
+from numba.extending import intrinsic, overload
+
+from ._ops import Ops, _call, _maximum, _minimum, _where
+from ._spec import Spec, _parameter_names
+
+__all__ = ["compile", "NUMBA"]
+
+
+@njit
+def _cos(x: float) -> float:
+    return math.cos(x)
+
+
+@njit
+def _log(x: float) -> float:
+    return math.log(x)
+
+
+@njit
+def _floor(x: float) -> int:
+    return math.floor(x)
+
+
+@njit
+def _ldexp(x: float, exponent: int) -> float:
+    return math.ldexp(x, exponent)
+
+
+@njit
+def _pow(x: float, y: float) -> float:
+    # C's pow, as the Python path: with an integer exponent numba would square and multiply instead.
+    return math.pow(x, float(y))
+
+
+NUMBA = Ops(
+    minimum=njit(_minimum),
+    maximum=njit(_maximum),
+    where=njit(_where),
+    cos=_cos,
+    log=_log,
+    floor=_floor,
+    ldexp=_ldexp,
+    power=_pow,
+    apply=njit(_call),
+)
+
+
+def _check_step(step: Any) -> None:
+    """Compiled only: reject non-integer steps when typing, negative steps when running."""
+
+
+@overload(_check_step)
+def _check_step_overload(step: Any) -> Any:
+    if isinstance(step, types.Boolean) or not isinstance(step, types.Integer):
+        raise TypingError(f"cyclr: step must be an integer, got {step}")
+
+    def check(step: Any) -> None:
+        if step < 0:
+            raise ValueError("cyclr: step must be >= 0")
+
+    return check
+
+
+def compile(spec: Spec) -> Any:
+    """A numba-compiled ``schedule(step) -> (lr, momentum)`` to call from your own ``@njit`` functions.
+
+    ``momentum`` is None when the spec does not schedule it; with G parameter groups both are float64
+    arrays of length G. The values are the spec's own (``spec(step)``), to within an ulp. Compiled
+    functions are cached per spec.
+
+    Raises:
+        TypeError: ``spec`` is not a cyclr spec, or holds a Python callable (a custom ``scale_fn``)
+            that numba cannot call: decorate it with ``@numba.njit``.
+
+    Example:
+        >>> schedule = compile(CyclicLR(step_size_up=100))
+        >>> schedule(50)
+        (0.0035, 0.85)
+    """
+    if not isinstance(spec, Spec):
+        raise TypeError(f"compile expects a cyclr spec, got {type(spec).__name__}")
+    _require_jitted(spec)
+    return _compile(spec)
+
+
+@functools.lru_cache(maxsize=256)
+def _compile(spec: Spec) -> Any:
+    lr = _jit_formula(spec, "lr")
+    momentum = _jit_formula(spec, "momentum")
+    if momentum is None:
+
+        def schedule(step: Any) -> Any:
+            _check_step(step)
+            return lr(step), None
+
+    else:
+
+        def schedule(step: Any) -> Any:
+            _check_step(step)
+            return lr(step), momentum(step)
+
+    return njit(schedule)
+
+
+@functools.lru_cache(maxsize=512)
+def _jit_formula(spec: Spec, quantity: str) -> Any:
+    formula = spec._formula(NUMBA, quantity)
+    return None if formula is None else njit(formula)
+
+
+def _require_jitted(spec: Spec) -> None:
+    """Every callable inside the spec must be a numba dispatcher; say which one is not."""
+    for name in _parameter_names(type(spec)):
+        value = getattr(spec, name)
+        if isinstance(value, Spec):
+            _require_jitted(value)
+        elif isinstance(value, tuple):
+            for item in value:
+                if isinstance(item, Spec):
+                    _require_jitted(item)
+        elif callable(value) and not isinstance(value, numba.core.dispatcher.Dispatcher):
+            raise TypeError(
+                f"{name}={value!r} is a Python function, which numba cannot call: decorate it with "
+                f"@numba.njit to use it with cyclr.numba.compile or precompute(backend='numba')"
+            )
+
+
+# -- precompute ----------------------------------------------------------------------------------------
+
+# Outputs larger than this are written with non-temporal stores: they would not stay in cache anyway,
+# and skipping the read-for-ownership halves the memory traffic.
+_STREAM_BYTES = 1 << 24
+_CAN_STREAM = platform.machine().lower() in ("x86_64", "amd64")
+
+
+def _nontemporal_intrinsics() -> tuple[Any, Any]:
+    """x86-64: a non-temporal store and ``sfence``. Elsewhere: a plain store and nothing."""
+    if not _CAN_STREAM:
+
+        @njit
+        def plain_store(array: np.ndarray, index: int, value: float) -> None:
+            array[index] = value
+
+        @njit
+        def no_fence() -> None:
+            pass
+
+        return plain_store, no_fence
+
+    @intrinsic
+    def _stream_store(typingctx: Any, array: Any, index: Any, value: Any) -> Any:
+        """``array[index] = value`` as a non-temporal store (no bounds check)."""
+        signature = types.void(array, index, value)
+
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            array_type = sig.args[0]
+            data, position, item = args
+            view = context.make_array(array_type)(context, builder, data)
+            pointer = cgutils.get_item_pointer(
+                context, builder, array_type, view, [position], wraparound=False, boundscheck=False
+            )
+            store = builder.store(item, pointer)
+            hint = builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)])
+            store.set_metadata("nontemporal", hint)
+            return context.get_dummy_value()
+
+        return signature, codegen
+
+    @intrinsic
+    def _store_fence(typingctx: Any) -> Any:
+        """``sfence``: make this thread's non-temporal stores visible before the kernel returns."""
+        signature = types.void()
+
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            fence_type = ir.FunctionType(ir.VoidType(), [])
+            builder.call(cgutils.get_or_insert_function(builder.module, fence_type, "llvm.x86.sse.sfence"), [])
+            return context.get_dummy_value()
+
+        return signature, codegen
+
+    return _stream_store, _store_fence
+
+
+_stream_store, _store_fence = _nontemporal_intrinsics()
+
+
+@njit(parallel=True, cache=True)
+def _fill_from_table(
+    out: np.ndarray,
+    groups: int,
+    row: np.ndarray,
+    scale: np.ndarray,
+    start: np.ndarray,
+    period: int,
+    first_offset: int,
+    stream: bool,
+) -> None:
+    """``out[i, g] = start[g] + row[offset_i, g] * scale[cycle_i]`` over a flat C-ordered ``out``.
+
+    Each thread takes contiguous chunks and walks them one cycle segment at a time, so the inner loops
+    are branch-free and vectorize; one group (the common case) gets its own loop.
+    """
+    steps = out.shape[0] // groups
+    chunks = min(steps, 256)
+    for chunk in prange(chunks):
+        low = steps * chunk // chunks
+        high = steps * (chunk + 1) // chunks
+        position = first_offset + low
+        cycle = position // period
+        offset = position - cycle * period
+        i = low
+        while i < high:
+            size = min(high - i, period - offset)
+            factor = scale[cycle]
+            if groups == 1 and stream:
+                for j in range(size):
+                    _stream_store(out, i + j, start[0] + row[offset + j] * factor)
+            elif groups == 1:
+                for j in range(size):
+                    out[i + j] = start[0] + row[offset + j] * factor
+            else:
+                for j in range(size):
+                    for g in range(groups):
+                        out[(i + j) * groups + g] = start[g] + row[(offset + j) * groups + g] * factor
+            i += size
+            cycle += 1
+            offset = 0
+        if stream:
+            _store_fence()
+
+
+@njit(parallel=True)
+def _fill_direct(value: Any, start: int, out: np.ndarray) -> None:
+    for i in prange(out.shape[0]):
+        out[i] = value(start + i)
+
+
+def precompute_into(spec: Spec, start: int, lr_out: np.ndarray, momentum_out: np.ndarray | None) -> None:
+    """Fill the preallocated outputs of ``spec.precompute(..., backend="numba")``."""
+    _require_jitted(spec)
+    num_steps = lr_out.shape[0]
+    table = spec._cycle_table(start, num_steps)
+    for quantity, dst in zip(spec.QUANTITIES, (lr_out, momentum_out)):
+        if dst is None or num_steps == 0:
+            continue
+        if table is None:
+            formula = _jit_formula(spec, quantity)
+            _fill_direct(formula, start, dst)
+            continue
+        low, delta = spec._endpoints(quantity)
+        groups = 1 if spec.groups is None else spec.groups
+        _fill_from_table(
+            dst.reshape(-1),
+            groups,
+            np.ascontiguousarray(table.row(delta)).reshape(-1),
+            np.ascontiguousarray(table.scale, dtype=np.float64),
+            np.ascontiguousarray(np.broadcast_to(low, (groups,)), dtype=np.float64),
+            table.period,
+            table.first_offset,
+            _CAN_STREAM and groups == 1 and dst.nbytes >= _STREAM_BYTES,
+        )
