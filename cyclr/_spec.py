@@ -128,7 +128,10 @@ class Spec:
 
     def __call__(self, step: Steps) -> tuple[Any, Any]:
         """``(lr_at(step), momentum_at(step))``."""
-        return self.lr_at(step), self.momentum_at(step)
+        if type(step) is int and step >= 0:
+            momentum = self._python_momentum
+            return self._python_lr(step), (None if momentum is None else momentum(step))
+        return self._evaluate("lr", step), self._evaluate("momentum", step)
 
     def _evaluate(self, quantity: str, step: Steps) -> Any:
         checked = check_steps(step)
@@ -169,7 +172,8 @@ class Spec:
             ``(lr, momentum)``; ``momentum`` is None when it is not scheduled.
 
         Example:
-            >>> lr, momentum = CyclicLR(step_size_up=4).precompute(8)
+            >>> import cyclr
+            >>> lr, momentum = cyclr.CyclicLR(step_size_up=4).precompute(8)
             >>> lr.shape
             (8,)
         """
@@ -253,8 +257,9 @@ def from_dict(data: Mapping[str, Any]) -> Spec:
     """Rebuild a spec from ``spec.to_dict()`` data (validated exactly like the constructor).
 
     Example:
-        >>> spec = CyclicLR(step_size_up=10)
-        >>> from_dict(spec.to_dict()) == spec
+        >>> import cyclr
+        >>> spec = cyclr.CyclicLR(step_size_up=10)
+        >>> cyclr.from_dict(spec.to_dict()) == spec
         True
     """
     if not isinstance(data, Mapping):

@@ -1,3 +1,5 @@
+"""Test settings shared by the tests and the doctests of the package."""
+
 import os
 
 from hypothesis import HealthCheck, settings
