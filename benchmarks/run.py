@@ -1,6 +1,6 @@
 """Run every benchmark and print one table: each measurement next to its peer from the same run.
 
-    python -m benchmarks.run            # everything installed
+    python -m benchmarks.run            # every suite: each module of benchmarks/ with a rows() function
     python -m benchmarks.run core       # one suite
 """
 
@@ -11,8 +11,15 @@ import importlib
 import os
 import platform
 import sys
+from pathlib import Path
 
-SUITES = ("core",)
+SUITES = tuple(
+    sorted(
+        path.stem
+        for path in Path(__file__).parent.glob("*.py")
+        if not path.stem.startswith("_") and path.stem != "run"
+    )
+)
 
 
 def _machine() -> str:

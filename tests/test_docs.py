@@ -1,0 +1,27 @@
+"""Every ```python block in README.md and docs/*.md runs: a page's blocks in order, in one namespace."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
+def test_examples_on_the_page_run(page, tmp_path, monkeypatch):
+    blocks = BLOCK.findall(page.read_text())
+    if not blocks:
+        pytest.skip("no python examples")
+    monkeypatch.chdir(tmp_path)  # examples that write files write them here
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    namespace: dict = {"__name__": "__main__"}
+    for number, source in enumerate(blocks, 1):
+        code = compile(source, f"{page.name}, example {number}", "exec")
+        exec(code, namespace)  # noqa: S102
+    assert os.getcwd() == str(tmp_path)
