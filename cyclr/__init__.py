@@ -12,11 +12,26 @@ import importlib
 from typing import Any
 
 from ._spec import Spec, from_dict
+from .compose import Join, Warmup, join, warmup
+from .cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
 from .cyclic import CyclicLR
+from .onecycle import OneCycleLR
 
 __version__ = "0.1.0"
 
-__all__ = ["CyclicLR", "Spec", "from_dict", "numba"]
+__all__ = [
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
+    "Join",
+    "OneCycleLR",
+    "Spec",
+    "Warmup",
+    "from_dict",
+    "join",
+    "numba",
+    "warmup",
+]
 
 
 def __getattr__(name: str) -> Any:

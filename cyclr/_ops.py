@@ -36,6 +36,8 @@ class Ops(NamedTuple):
     """``power(x, y) = x**y`` for a float base, computed as C's ``pow``."""
     apply: Callable[[Callable[[int], float], Any], Any]
     """``apply(fn, x)``: a user's scalar function (such as ``scale_fn``) at every element of ``x``."""
+    jit: Callable[[Callable[[Any], Any]], Callable[[Any], Any]] = lambda formula: formula  # noqa: E731
+    """Prepare another spec's formula for calling from this one (numba compiles it; others: as is)."""
 
 
 def _minimum(a: Any, b: Any) -> Any:

@@ -85,8 +85,8 @@ def cyclic_formula(
             shape = shape * (2 - shape)
         if constant:
             scale = 1.0
-        elif halving:
-            scale = ldexp(1.0, -cycle)
+        elif halving:  # past cycle 1075, 2**-cycle is 0 in float64: bound the exponent for every backend
+            scale = ldexp(1.0, -minimum(cycle, 1100))
         elif exponential:
             scale = power(gamma, step)
         elif by_cycle:

@@ -65,6 +65,11 @@ def _pow(x: float, y: float) -> float:
     return math.pow(x, float(y))
 
 
+def _jit(formula: Any) -> Any:
+    """Compile a formula closure (composed specs hand over formulas that are compiled already)."""
+    return formula if isinstance(formula, numba.core.dispatcher.Dispatcher) else njit(formula)
+
+
 NUMBA = Ops(
     minimum=njit(_minimum),
     maximum=njit(_maximum),
@@ -75,6 +80,7 @@ NUMBA = Ops(
     ldexp=_ldexp,
     power=_pow,
     apply=njit(_call),
+    jit=_jit,
 )
 
 
@@ -139,7 +145,7 @@ def _compile(spec: Spec) -> Any:
 @functools.lru_cache(maxsize=512)
 def _jit_formula(spec: Spec, quantity: str) -> Any:
     formula = spec._formula(NUMBA, quantity)
-    return None if formula is None else njit(formula)
+    return None if formula is None else _jit(formula)
 
 
 def _require_jitted(spec: Spec) -> None:

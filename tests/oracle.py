@@ -28,11 +28,12 @@ def torch_trajectory(
         warnings.simplefilter("ignore")
         scheduler = make_scheduler(opt)
         lrs, momenta = [], []
-        for _ in range(num_steps):
-            lrs.append([group["lr"] for group in opt.param_groups])
-            momenta.append([momentum_of(group) for group in opt.param_groups])
-            opt.step()
-            scheduler.step()
+        for step in range(num_steps):
+            lrs.append([float(group["lr"]) for group in opt.param_groups])
+            momenta.append([float(momentum_of(group)) for group in opt.param_groups])
+            if step < num_steps - 1:  # never past the last recorded step (one-cycle raises there)
+                opt.step()
+                scheduler.step()
     return np.array(lrs, dtype=np.float64), np.array(momenta, dtype=np.float64)
 
 

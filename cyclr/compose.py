@@ -1,0 +1,179 @@
+"""Composition: a linear warmup into any spec, and specs joined one after another at step boundaries.
+
+A composed schedule is itself a spec, with the whole contract (lr_at, precompute on every backend,
+``cyclr.numba.compile``, the adapters, to_dict/from_dict); its formula calls its parts' formulas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ._ops import Ops
+from ._spec import Formula, Spec
+from ._validate import as_group_array, check_int, check_real_or_groups
+
+
+def _check_spec(name: str, value: Any) -> Spec:
+    if not isinstance(value, Spec):
+        raise TypeError(f"{name} must be a cyclr spec, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def _groups_of(specs: Sequence[Spec]) -> int | None:
+    """The parameter groups every spec has (None: none has groups); mixing is an error."""
+    counts = [spec.groups for spec in specs]
+    if len(set(counts)) > 1:
+        described = ", ".join(f"specs[{i}] has {count or 'no'}" for i, count in enumerate(counts))
+        raise ValueError(f"joined specs must have the same parameter groups: {described}")
+    return counts[0]
+
+
+def _switch(xp: Ops, before: Formula, boundary: int, after: Formula) -> Formula:
+    """``step -> before(step)`` below ``boundary``, ``after(step - boundary)`` from it on."""
+    where, maximum = xp.where, xp.maximum
+
+    def value(step: Any) -> Any:
+        return where(step < boundary, before(step), after(maximum(step - boundary, 0)))
+
+    return xp.jit(value)
+
+
+@dataclass(frozen=True)
+class Warmup(Spec):
+    r"""A linear warmup of ``warmup_steps`` steps from ``start_lr`` into ``spec``, which then starts::
+
+        lr(step) = start_lr + (spec.lr_at(0) - start_lr) * step / warmup_steps    for step < warmup_steps
+                 = spec.lr_at(step - warmup_steps)                                 from then on
+
+    Momentum (when ``spec`` schedules it) holds at ``spec.momentum_at(0)`` during the warmup. The lr is
+    continuous: the warmup's last step is one increment below ``spec.lr_at(0)``. Build it with
+    ``cyclr.warmup``.
+
+    Raises:
+        TypeError: ``spec`` is not a cyclr spec; ``warmup_steps`` is not an integer.
+        ValueError: ``warmup_steps < 1``; ``start_lr`` NaN/inf/negative, or a sequence whose length
+            differs from the spec's parameter groups (a float applies to every group).
+    """
+
+    spec: Spec
+    warmup_steps: int
+    start_lr: float | Sequence[float] = 0.0
+    _groups: int | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        spec = _check_spec("spec", self.spec)
+        object.__setattr__(self, "warmup_steps", check_int("warmup_steps", self.warmup_steps, minimum=1))
+        start_lr = check_real_or_groups("start_lr", self.start_lr, minimum=0.0)
+        if isinstance(start_lr, tuple) and len(start_lr) != (spec.groups or 0):
+            raise ValueError(
+                f"start_lr has {len(start_lr)} values, but the spec has {spec.groups or 'no'} parameter groups"
+            )
+        object.__setattr__(self, "start_lr", start_lr)
+        object.__setattr__(self, "_groups", spec.groups)
+
+    @property
+    def groups(self) -> int | None:
+        return self._groups
+
+    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
+        inner = self.spec._formula(xp, quantity)
+        if inner is None:
+            return None
+        first = self.spec.lr_at(0) if quantity == "lr" else self.spec.momentum_at(0)
+        start = first if quantity == "momentum" else as_group_array(self.start_lr, self.groups)  # type: ignore[arg-type]
+        length = self.warmup_steps
+
+        def ramp(step: Any) -> Any:
+            return start + (first - start) * step / length
+
+        return _switch(xp, xp.jit(ramp), length, xp.jit(inner))
+
+
+@dataclass(frozen=True)
+class Join(Spec):
+    r"""Specs one after another: ``specs[k]`` runs from ``boundaries[k-1]`` on, seeing its step counted
+    from there (like ``optax.join_schedules``)::
+
+        lr(step) = specs[k].lr_at(step - boundaries[k-1])    for boundaries[k-1] <= step < boundaries[k]
+
+    with ``boundaries[-1] = 0`` for the first spec and the last spec running forever. Momentum is joined
+    the same way; every spec must schedule momentum, or none. Build it with ``cyclr.join``.
+
+    Raises:
+        TypeError: an element of ``specs`` is not a cyclr spec; a boundary is not an integer.
+        ValueError: no specs; ``len(boundaries) != len(specs) - 1``; boundaries not strictly increasing
+            positive integers; specs with different numbers of parameter groups; some specs scheduling
+            momentum and others not.
+    """
+
+    specs: Sequence[Spec]
+    boundaries: Sequence[int]
+    _groups: int | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.specs, Spec) or not isinstance(self.specs, Sequence):
+            raise TypeError(f"specs must be a sequence of cyclr specs, got {self.specs!r}")
+        specs = tuple(_check_spec(f"specs[{i}]", spec) for i, spec in enumerate(self.specs))
+        if not specs:
+            raise ValueError("specs must hold at least one spec, got an empty sequence")
+        if not isinstance(self.boundaries, Sequence):
+            raise TypeError(f"boundaries must be a sequence of integers, got {self.boundaries!r}")
+        boundaries = tuple(
+            check_int(f"boundaries[{i}]", boundary, minimum=1) for i, boundary in enumerate(self.boundaries)
+        )
+        if len(boundaries) != len(specs) - 1:
+            raise ValueError(
+                f"boundaries must have one value fewer than specs: {len(specs)} specs need "
+                f"{len(specs) - 1} boundaries, got {len(boundaries)}"
+            )
+        for i in range(1, len(boundaries)):
+            if boundaries[i] <= boundaries[i - 1]:
+                raise ValueError(f"boundaries must increase strictly, got {list(boundaries)}")
+        with_momentum = [spec.has_momentum for spec in specs]
+        if any(with_momentum) and not all(with_momentum):
+            missing = [i for i, has in enumerate(with_momentum) if not has]
+            raise ValueError(
+                f"every joined spec must schedule momentum, or none: specs{missing} do not, the others do"
+            )
+        object.__setattr__(self, "specs", specs)
+        object.__setattr__(self, "boundaries", boundaries)
+        object.__setattr__(self, "_groups", _groups_of(specs))
+
+    @property
+    def groups(self) -> int | None:
+        return self._groups
+
+    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
+        formulas = [spec._formula(xp, quantity) for spec in self.specs]
+        if formulas[0] is None:
+            return None
+        value = xp.jit(formulas[0])
+        for boundary, after in zip(self.boundaries, formulas[1:]):
+            assert after is not None
+            value = _switch(xp, value, boundary, xp.jit(after))
+        return value
+
+
+def warmup(spec: Spec, warmup_steps: int, start_lr: float | Sequence[float] = 0.0) -> Warmup:
+    """A linear warmup from ``start_lr`` into ``spec`` over ``warmup_steps`` steps (see ``Warmup``).
+
+    Example:
+        >>> import cyclr
+        >>> spec = cyclr.warmup(cyclr.CyclicLR(base_lr=0.01, max_lr=0.1, step_size_up=10), 5)
+        >>> [round(spec.lr_at(step), 4) for step in (0, 4, 5, 15)]
+        [0.0, 0.008, 0.01, 0.1]
+    """
+    return Warmup(spec, warmup_steps, start_lr)
+
+
+def join(specs: Sequence[Spec], boundaries: Sequence[int]) -> Join:
+    """``specs`` one after another, switching at ``boundaries`` (see ``Join``).
+
+    Example:
+        >>> import cyclr
+        >>> spec = cyclr.join([cyclr.CyclicLR(step_size_up=5), cyclr.CyclicLR(mode="triangular2", step_size_up=5)], [20])
+        >>> spec.lr_at(20) == cyclr.CyclicLR(mode="triangular2", step_size_up=5).lr_at(0)
+        True
+    """
+    return Join(specs, boundaries)

@@ -1,0 +1,92 @@
+"""Every schedule family keeps the same contract on every path: one catalogue, the same checks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from oracle import ulps
+
+import cyclr
+
+CATALOGUE = {
+    "cyclic": cyclr.CyclicLR(step_size_up=5, step_size_down=8, mode="triangular2"),
+    "cyclic-hann-groups": cyclr.CyclicLR(base_lr=[0.01, 0.02], max_lr=[0.1, 0.05], step_size_up=6, waveform="cosine"),
+    "cyclic-exp-welch": cyclr.CyclicLR(step_size_up=4, mode="exp_range", gamma=0.999, waveform="welch"),
+    "one-cycle": cyclr.OneCycleLR(max_lr=0.1, total_steps=90),
+    "one-cycle-3-linear-groups": cyclr.OneCycleLR(max_lr=[0.1, 0.3], total_steps=77, three_phase=True, anneal_strategy="linear"),
+    "sgdr": cyclr.CosineAnnealingWarmRestarts(base_lr=0.1, T_0=4, T_mult=3, eta_min=0.001),
+    "sgdr-flat-groups": cyclr.CosineAnnealingWarmRestarts(base_lr=[0.1, 0.2], T_0=9),
+    "cosine": cyclr.CosineAnnealingLR(base_lr=0.1, T_max=33),
+    "warmup": cyclr.warmup(cyclr.OneCycleLR(max_lr=0.1, total_steps=50), 10, 0.001),
+    "join": cyclr.join([cyclr.CosineAnnealingLR(0.1, 20), cyclr.CosineAnnealingWarmRestarts(0.05, 7, 2)], [20]),
+}
+STEPS = np.concatenate([np.arange(300), [1000, 12345, 10**6, 2**31 - 1, 2**40 + 3]])
+
+
+@pytest.fixture(params=list(CATALOGUE), ids=list(CATALOGUE))
+def spec(request):
+    return CATALOGUE[request.param]
+
+
+def test_python_ints_and_arrays_agree_bit_for_bit(spec):
+    for quantity in ("lr_at", "momentum_at"):
+        vector = getattr(spec, quantity)(STEPS)
+        if vector is None:
+            assert getattr(spec, quantity)(7) is None
+            continue
+        for k, step in enumerate(STEPS):
+            assert np.array_equal(getattr(spec, quantity)(int(step)), vector[k])
+
+
+def test_shapes(spec):
+    trailing = () if spec.groups is None else (spec.groups,)
+    assert spec.lr_at(np.zeros((2, 3), dtype=np.int64)).shape == (2, 3, *trailing)
+    lr, momentum = spec.precompute(11, start=4)
+    assert lr.shape == (11, *trailing)
+    assert (momentum is None) == (not spec.has_momentum)
+
+
+def test_precompute_on_both_backends(spec):
+    for start in (0, 3, 2**40):
+        expected = spec(np.arange(start, start + 400))
+        lr, momentum = spec.precompute(400, start=start)
+        assert np.array_equal(lr, expected[0])
+        numba_lr, numba_momentum = spec.precompute(400, start=start, backend="numba")
+        assert ulps(numba_lr, expected[0]) <= 1
+        if spec.has_momentum:
+            assert np.array_equal(momentum, expected[1])
+            assert ulps(numba_momentum, expected[1]) <= 1
+
+
+def test_compiled_schedule(spec):
+    schedule = cyclr.numba.compile(spec)
+    for step in (0, 1, 17, 299, 2**31 - 1, 2**40 + 3):
+        lr, momentum = schedule(step)
+        assert ulps(lr, spec.lr_at(step)) <= 1
+        if spec.has_momentum:
+            assert ulps(momentum, spec.momentum_at(step)) <= 1
+        else:
+            assert momentum is None
+
+
+def test_serialization_round_trip(spec):
+    again = cyclr.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert again == spec and hash(again) == hash(spec)
+    assert np.array_equal(again.lr_at(STEPS), spec.lr_at(STEPS))
+
+
+def test_immutable(spec):
+    with pytest.raises(AttributeError):
+        spec.groups = 3
+    name = next(iter(spec.to_dict().keys() - {"schedule"}))
+    with pytest.raises(AttributeError):
+        setattr(spec, name, 1)
+
+
+def test_steps_are_validated(spec):
+    with pytest.raises(ValueError, match=r"step must be >= 0, got -1"):
+        spec.lr_at(-1)
+    with pytest.raises(TypeError, match=r"step must be an integer"):
+        spec.lr_at(1.0)

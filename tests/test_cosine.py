@@ -1,0 +1,182 @@
+"""CosineAnnealingWarmRestarts and CosineAnnealingLR: torch and optax as oracles, exact huge steps, laws."""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+import mpmath
+import numpy as np
+import optax
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from oracle import assert_close, torch_trajectory, ulps
+
+import cyclr
+from cyclr import CosineAnnealingLR, CosineAnnealingWarmRestarts
+
+base_lrs = st.floats(1e-4, 1.0)
+eta_mins = st.floats(0.0, 1e-4)
+
+
+def torch_lrs(make, num_steps, base_lr):
+    base = base_lr if isinstance(base_lr, list) else [base_lr]
+
+    def build(opt):
+        for group, lr in zip(opt.param_groups, base):
+            group["lr"] = lr
+        return make(opt)
+
+    return torch_trajectory(build, num_steps, groups=len(base))[0]
+
+
+@given(base_lr=base_lrs | st.lists(base_lrs, min_size=2, max_size=2), T_0=st.integers(1, 40),
+       T_mult=st.integers(1, 4), eta_min=eta_mins)
+def test_warm_restarts_match_torch(base_lr, T_0, T_mult, eta_min):
+    spec = CosineAnnealingWarmRestarts(base_lr, T_0, T_mult, eta_min)
+    make = lambda opt: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0, T_mult, eta_min)  # noqa: E731
+    expected = torch_lrs(make, 700, base_lr)
+    ours = spec.lr_at(np.arange(700))
+    assert_close(ours if spec.groups else ours[:, None], expected)
+    assert np.array_equal(ours, expected if spec.groups else expected[:, 0])  # bit for bit: same formula
+
+
+def test_closed_form_fixes_torchs_explicit_epoch_rounding():
+    """torch's step(epoch) finds the restart with math.log and misplaces it at T_0=1, T_mult=3, epoch=121."""
+    spec = CosineAnnealingWarmRestarts(base_lr=1.0, T_0=1, T_mult=3)
+    stepped = torch_lrs(lambda opt: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, 1, 3), 122, 1.0)
+    assert spec.lr_at(121) == stepped[121, 0] == 1.0  # 121 = 1 + 3 + 9 + 27 + 81 is a restart
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, 1, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scheduler.step(121)
+    assert opt.param_groups[0]["lr"] != 1.0
+
+
+def exact_warm_restarts(base_lr, T_0, T_mult, eta_min, step):
+    """The reference: walk the restarts one by one (T_mult > 1 needs few; T_mult == 1 divides)."""
+    if T_mult == 1:
+        start, length = step - step % T_0, T_0
+    else:
+        start, length = 0, T_0
+        while start + length <= step:
+            start, length = start + length, length * T_mult
+    mpmath.mp.dps = 50
+    cosine = mpmath.cos(mpmath.pi * mpmath.mpf(step - start) / length)
+    return float(mpmath.mpf(eta_min) + (mpmath.mpf(base_lr) - mpmath.mpf(eta_min)) * (1 + cosine) / 2)
+
+
+def close_to_exact(value, exact, base_lr):
+    """Within a few ulps of base_lr: the position is exact; torch's ``1 + cos(x)`` itself cancels near
+    the end of each period, which costs relative accuracy where the lr is tiny (both libraries alike)."""
+    return abs(value - exact) <= 4 * np.spacing(base_lr)
+
+
+@pytest.mark.parametrize("step", [2**40, 2**40 + 12345, 3 * 2**40 + 7, 2**62 - 1])
+def test_warm_restarts_exact_at_huge_steps(step):
+    spec = CosineAnnealingWarmRestarts(base_lr=0.1, T_0=10, T_mult=2, eta_min=1e-4)
+    exact = exact_warm_restarts(0.1, 10, 2, 1e-4, step)
+    assert close_to_exact(spec.lr_at(step), exact, 0.1)
+    if step < 2**61:
+        assert spec.lr_at(np.array([step]))[0] == spec.lr_at(step)
+        assert close_to_exact(cyclr.numba.compile(spec)(step)[0], exact, 0.1)
+
+
+@given(T_0=st.integers(1, 1000), T_mult=st.integers(1, 6), step=st.integers(0, 2**45))
+def test_warm_restarts_closed_form_equals_the_restart_walk(T_0, T_mult, step):
+    spec = CosineAnnealingWarmRestarts(base_lr=1.0, T_0=T_0, T_mult=T_mult)
+    assert close_to_exact(spec.lr_at(step), exact_warm_restarts(1.0, T_0, T_mult, 0.0, step), 1.0)
+
+
+@given(T_0=st.integers(2, 50), T_mult=st.integers(1, 4))
+def test_restarts_happen_exactly_at_the_right_steps(T_0, T_mult):
+    spec = CosineAnnealingWarmRestarts(base_lr=0.5, T_0=T_0, T_mult=T_mult, eta_min=0.01)
+    restarts = spec.restart_steps(5)
+    assert restarts[:2] == [T_0, T_0 + T_0 * T_mult]
+    lr = spec.lr_at(np.arange(restarts[-1] + 1))
+    jumps = np.flatnonzero(np.diff(lr) > 0) + 1
+    assert list(jumps) == restarts
+    assert np.all(lr[restarts] == 0.5)
+    assert np.all((0.01 <= lr) & (lr <= 0.5))
+    assert CosineAnnealingWarmRestarts(0.5, T_0=1, T_mult=1).lr_at(np.arange(5)).tolist() == [0.5] * 5
+
+
+def test_warm_restarts_match_optax_sgdr():
+    periods = [10, 20, 40, 80]
+    spec = CosineAnnealingWarmRestarts(base_lr=0.1, T_0=10, T_mult=2, eta_min=0.001)
+    kwargs = [dict(init_value=0.1, peak_value=0.1, decay_steps=p, warmup_steps=0, end_value=0.001) for p in periods]
+    with jax.enable_x64(True):
+        schedule = optax.sgdr_schedule(kwargs)
+        expected = np.array([float(schedule(step)) for step in range(sum(periods))])
+    assert_close(spec.lr_at(np.arange(sum(periods))), expected, rtol=1e-13)
+
+
+@given(base_lr=base_lrs, T_max=st.integers(1, 200), eta_min=eta_mins)
+def test_cosine_annealing_matches_torch(base_lr, T_max, eta_min):
+    spec = CosineAnnealingLR(base_lr, T_max, eta_min)
+    make = lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max, eta_min)  # noqa: E731
+    stepped = torch_lrs(make, 600, base_lr)[:, 0]
+    assert_close(spec.lr_at(np.arange(600)), stepped)  # torch steps recursively: agreement, not identity
+
+
+@given(base_lr=base_lrs, T_max=st.integers(1, 1000), eta_min=eta_mins, step=st.integers(0, 2**50))
+def test_cosine_annealing_is_torchs_closed_form_and_keeps_going(base_lr, T_max, eta_min, step):
+    spec = CosineAnnealingLR(base_lr, T_max, eta_min)
+    reduced = step % (2 * T_max)
+    closed_form = eta_min + (base_lr - eta_min) * (1 + np.cos(np.pi * reduced / T_max)) / 2
+    assert spec.lr_at(step) == pytest.approx(closed_form, rel=1e-15, abs=1e-18)
+    assert spec.lr_at(step) == spec.lr_at(step + 2 * T_max)
+    assert spec.lr_at(T_max + step % T_max) == pytest.approx(spec.lr_at(T_max - step % T_max), rel=1e-14, abs=1e-18)
+
+
+def test_cosine_annealing_endpoints_and_monotone_half_period():
+    spec = CosineAnnealingLR(base_lr=0.1, T_max=100, eta_min=0.001)
+    lr = spec.lr_at(np.arange(101))
+    assert lr[0] == 0.1 and lr[100] == pytest.approx(0.001, rel=1e-15)
+    assert np.all(np.diff(lr) < 0)
+    assert spec.lr_at(200) == 0.1
+
+
+def test_no_momentum():
+    for spec in (CosineAnnealingLR(0.1, 10), CosineAnnealingWarmRestarts(0.1, 10)):
+        assert spec.momentum_at(3) is None and not spec.has_momentum
+        assert spec.precompute(5)[1] is None
+
+
+def test_contract_paths_agree():
+    for spec in (CosineAnnealingWarmRestarts([0.1, 0.2], 7, 3, 0.001), CosineAnnealingLR([0.1, 0.2], 7)):
+        steps = np.arange(500)
+        assert np.array_equal(spec.precompute(500)[0], spec.lr_at(steps))
+        assert ulps(spec.precompute(500, backend="numba")[0], spec.lr_at(steps)) <= 1
+        assert np.array_equal(spec.lr_at(77), spec.lr_at(steps)[77])
+        assert cyclr.from_dict(spec.to_dict()) == spec
+
+
+# -- errors --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"T_0": 0}, ValueError, r"T_0 must be a positive integer, got 0"),
+    ({"T_0": 10.0}, TypeError, r"T_0 must be an integer, got 10.0"),
+    ({"T_0": 10, "T_mult": 0}, ValueError, r"T_mult must be a positive integer, got 0"),
+    ({"T_0": 10, "T_mult": 1.5}, TypeError, r"T_mult must be an integer, got 1.5"),
+    ({"T_0": 10, "eta_min": -1e-3}, ValueError, r"eta_min must be >= 0.0, got -0.001"),
+    ({"T_0": 10, "eta_min": float("inf")}, ValueError, r"eta_min must be finite, got inf"),
+])
+def test_warm_restarts_errors(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        CosineAnnealingWarmRestarts(base_lr=0.1, **kwargs)
+
+
+@pytest.mark.parametrize(("kwargs", "error", "message"), [
+    ({"T_max": 0}, ValueError, r"T_max must be a positive integer, got 0"),
+    ({"T_max": True}, TypeError, r"T_max must be an integer, got True"),
+    ({"T_max": 5, "eta_min": float("nan")}, ValueError, r"eta_min must be finite, got nan"),
+    ({"T_max": 5, "base_lr": -0.1}, ValueError, r"base_lr must be >= 0.0, got -0.1"),
+])
+def test_cosine_annealing_errors(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        CosineAnnealingLR(**{"base_lr": 0.1, **kwargs})
