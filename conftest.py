@@ -13,3 +13,4 @@ settings.register_profile(
 )
 settings.load_profile("cyclr")
 os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ.setdefault("MPLBACKEND", "Agg")

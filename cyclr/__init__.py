@@ -16,6 +16,7 @@ from .compose import Join, Warmup, join, warmup
 from .cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
 from .cyclic import CyclicLR
 from .onecycle import OneCycleLR
+from .plotting import plot
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,7 @@ __all__ = [
     "from_dict",
     "join",
     "numba",
+    "plot",
     "warmup",
 ]
 

@@ -1,0 +1,146 @@
+"""Plots of a schedule: lr and momentum against the step, with cycle boundaries marked.
+
+matplotlib is an optional extra (``pip install "cyclr[plot]"``), imported inside the functions only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._spec import Spec
+from ._validate import check_int
+from .compose import Join, Warmup
+from .cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
+from .cyclic import CyclicLR
+from .onecycle import OneCycleLR
+
+
+def require_matplotlib() -> Any:
+    """``matplotlib.pyplot``, or an ImportError that names the extra to install."""
+    try:
+        import matplotlib.pyplot as pyplot
+    except ImportError as error:  # pragma: no cover - exercised in a subprocess test
+        raise ImportError('plotting needs matplotlib: pip install "cyclr[plot]"') from error
+    return pyplot
+
+
+def natural_length(spec: Spec) -> int:
+    """A number of steps that shows the schedule's shape: two cycles, the whole one-cycle, three restarts.
+
+    Example:
+        >>> natural_length(CyclicLR(step_size_up=100))
+        400
+    """
+    if isinstance(spec, CyclicLR):
+        return 2 * spec.period
+    if isinstance(spec, OneCycleLR):
+        assert spec.total_steps is not None
+        return spec.total_steps
+    if isinstance(spec, CosineAnnealingWarmRestarts):
+        return spec.restart_steps(3)[-1]
+    if isinstance(spec, CosineAnnealingLR):
+        return 2 * spec.T_max
+    if isinstance(spec, Warmup):
+        return spec.warmup_steps + natural_length(spec.spec)
+    if isinstance(spec, Join):
+        return spec.boundaries[-1] + natural_length(spec.specs[-1]) if spec.boundaries else natural_length(spec.specs[0])
+    num_steps = getattr(spec, "num_steps", None)
+    return num_steps if isinstance(num_steps, int) else 1000
+
+
+def describe(spec: Spec) -> str:
+    """A short title: the family, with composition spelled out.
+
+    Example:
+        >>> import cyclr
+        >>> describe(cyclr.warmup(cyclr.CyclicLR(mode="triangular2"), 100))
+        'warmup 100 steps, then CyclicLR (triangular2)'
+    """
+    if isinstance(spec, Warmup):
+        return f"warmup {spec.warmup_steps} steps, then {describe(spec.spec)}"
+    if isinstance(spec, Join):
+        return ", then ".join(describe(part) for part in spec.specs)
+    if isinstance(spec, CyclicLR):
+        detail = spec.mode if spec.scale_fn is None else "custom scale_fn"
+        if spec.waveform != "triangular":
+            detail += f", {spec.waveform} waveform"
+        return f"CyclicLR ({detail})"
+    return type(spec).__name__
+
+
+def cycle_boundaries(spec: Spec, start: int, stop: int) -> list[int]:
+    """The steps in ``[start, stop)`` where a cycle, restart or phase begins (where the shape turns).
+
+    Example:
+        >>> cycle_boundaries(CyclicLR(step_size_up=100), 0, 450)
+        [0, 200, 400]
+    """
+    marks: list[int] = []
+    if isinstance(spec, CyclicLR):
+        marks = list(range(-(-start // spec.period) * spec.period, stop, spec.period))
+    elif isinstance(spec, OneCycleLR):
+        marks = [0] + [int(np.floor(phase.end_step)) + 1 for phase in spec.phases[:-1]]
+    elif isinstance(spec, CosineAnnealingWarmRestarts):
+        marks, step, length = [0], 0, spec.T_0
+        while step + length < stop:
+            step, length = step + length, length * spec.T_mult
+            marks.append(step)
+    elif isinstance(spec, CosineAnnealingLR):
+        marks = list(range(-(-start // spec.T_max) * spec.T_max, stop, spec.T_max))
+    elif isinstance(spec, Warmup):
+        inner = cycle_boundaries(spec.spec, max(0, start - spec.warmup_steps), max(0, stop - spec.warmup_steps))
+        marks = [0] + [spec.warmup_steps + mark for mark in inner]
+    elif isinstance(spec, Join):
+        starts = [0, *spec.boundaries]
+        ends = [*spec.boundaries, stop]
+        for begin, end, part in zip(starts, ends, spec.specs):
+            inner = cycle_boundaries(part, max(0, start - begin), max(0, min(end, stop) - begin))
+            marks += [begin + mark for mark in inner if begin + mark < end]
+    return sorted({mark for mark in marks if start <= mark < stop})
+
+
+def plot(spec: Spec, num_steps: int | None = None, ax: Any = None, *, start: int = 0) -> Any:
+    """Plot lr (left axis) and momentum (right axis, when scheduled) against the step.
+
+    Cycle boundaries are marked with dotted vertical lines. Parameter groups get one line each.
+
+    Args:
+        spec: any cyclr spec.
+        num_steps: how many steps to draw (default: ``natural_length(spec)``).
+        ax: a matplotlib Axes to draw on (default: a new figure).
+        start: the first step drawn.
+
+    Returns:
+        The Axes holding the lr curve (the momentum axis is its ``twinx()``).
+
+    Raises:
+        ImportError: matplotlib is not installed (``pip install "cyclr[plot]"``).
+
+    Example:
+        >>> import cyclr
+        >>> ax = cyclr.plot(cyclr.CyclicLR(step_size_up=100))
+        >>> ax.get_ylabel()
+        'learning rate'
+    """
+    pyplot = require_matplotlib()
+    if not isinstance(spec, Spec):
+        raise TypeError(f"plot expects a cyclr spec, got {type(spec).__name__}")
+    num_steps = natural_length(spec) if num_steps is None else check_int("num_steps", num_steps, minimum=1)
+    start = check_int("start", start, minimum=0)
+    if ax is None:
+        _, ax = pyplot.subplots(figsize=(8, 3.5))
+    steps = np.arange(start, start + num_steps)
+    lr, momentum = spec.precompute(num_steps, start=start)
+    ax.plot(steps, lr, color="tab:blue", label="lr")
+    ax.set_xlabel("step")
+    ax.set_ylabel("learning rate")
+    ax.set_title(describe(spec))
+    for mark in cycle_boundaries(spec, start, start + num_steps):
+        ax.axvline(mark, color="0.6", linestyle=":", linewidth=1)
+    if momentum is not None:
+        twin = ax.twinx()
+        twin.plot(steps, momentum, color="tab:orange", label="momentum")
+        twin.set_ylabel("momentum", color="tab:orange")
+    return ax

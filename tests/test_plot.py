@@ -1,0 +1,81 @@
+"""cyclr.plot: curves drawn from the spec, boundaries where the shape turns, matplotlib only inside."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import matplotlib
+import numpy as np
+import pytest
+
+import cyclr
+from cyclr.plotting import cycle_boundaries, describe, natural_length
+
+matplotlib.use("Agg")
+
+
+def test_plot_draws_lr_and_momentum():
+    spec = cyclr.CyclicLR(step_size_up=50, step_size_down=70, mode="triangular2")
+    ax = cyclr.plot(spec, 400)
+    (line,) = ax.get_lines()[:1]
+    assert np.array_equal(line.get_xdata(), np.arange(400))
+    assert np.array_equal(line.get_ydata(), spec.lr_at(np.arange(400)))
+    twin = [other for other in ax.figure.axes if other is not ax]
+    assert len(twin) == 1 and np.array_equal(twin[0].get_lines()[0].get_ydata(), spec.momentum_at(np.arange(400)))
+    marks = [line.get_xdata()[0] for line in ax.get_lines()[1:]]
+    assert marks == [0, 120, 240, 360]
+
+
+def test_plot_on_given_axes_without_momentum():
+    import matplotlib.pyplot as pyplot
+
+    _, ax = pyplot.subplots()
+    spec = cyclr.CosineAnnealingLR(base_lr=[0.1, 0.2], T_max=30)
+    assert cyclr.plot(spec, 90, ax=ax, start=10) is ax
+    assert len(ax.figure.axes) == 1
+    assert ax.get_lines()[0].get_ydata().shape == (90, 2) or len(ax.get_lines()) >= 2
+
+
+@pytest.mark.parametrize(("spec", "length", "marks"), [
+    (cyclr.CyclicLR(step_size_up=10, step_size_down=5), 30, [0, 15]),
+    (cyclr.OneCycleLR(max_lr=0.1, total_steps=100), 100, [0, 30]),
+    (cyclr.OneCycleLR(max_lr=0.1, total_steps=100, three_phase=True), 100, [0, 30, 59]),
+    (cyclr.CosineAnnealingWarmRestarts(0.1, T_0=10, T_mult=2), 70, [0, 10, 30]),
+    (cyclr.CosineAnnealingLR(0.1, T_max=25), 50, [0, 25]),
+    (cyclr.warmup(cyclr.CyclicLR(step_size_up=10), 7), 47, [0, 7, 27]),
+    (cyclr.join([cyclr.CosineAnnealingLR(0.1, 20), cyclr.CosineAnnealingWarmRestarts(0.1, 5)], [20]), 35, [0, 20, 25, 30]),
+])
+def test_natural_length_and_boundaries(spec, length, marks):
+    assert natural_length(spec) == length
+    assert cycle_boundaries(spec, 0, length) == marks
+
+
+def test_boundaries_are_where_the_shape_turns():
+    spec = cyclr.CosineAnnealingWarmRestarts(0.1, T_0=10, T_mult=2)
+    lr = spec.lr_at(np.arange(150))
+    jumps = list(np.flatnonzero(np.diff(lr) > 0) + 1)
+    assert cycle_boundaries(spec, 1, 150) == jumps
+
+
+def test_describe():
+    assert describe(cyclr.CyclicLR(waveform="welch")) == "CyclicLR (triangular, welch waveform)"
+    assert describe(cyclr.OneCycleLR(0.1, total_steps=10)) == "OneCycleLR"
+
+
+def test_plot_errors():
+    with pytest.raises(TypeError, match=r"plot expects a cyclr spec, got dict"):
+        cyclr.plot({"schedule": "CyclicLR"})
+    with pytest.raises(ValueError, match=r"num_steps must be a positive integer, got 0"):
+        cyclr.plot(cyclr.CyclicLR(), 0)
+
+
+def test_plot_without_matplotlib_names_the_extra():
+    code = (
+        "import sys; sys.modules['matplotlib'] = None; sys.modules['matplotlib.pyplot'] = None\n"
+        "import cyclr\n"
+        "try:\n    cyclr.plot(cyclr.CyclicLR())\n"
+        "except ImportError as error:\n    print(error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == 'plotting needs matplotlib: pip install "cyclr[plot]"'
