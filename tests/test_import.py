@@ -21,6 +21,10 @@ def test_using_the_core_imports_no_framework_nor_numba():
     assert imported_after(code) == []
 
 
+def test_each_adapter_imports_only_its_framework():
+    assert imported_after("import cyclr.torch") == ["torch"]
+
+
 def test_cyclr_numba_is_lazy_and_reachable_as_an_attribute():
     assert imported_after("import cyclr\ncyclr.numba.compile") == ["numba"]
     assert imported_after("import cyclr.numba") == ["numba"]
