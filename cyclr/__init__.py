@@ -17,6 +17,7 @@ from .cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
 from .cyclic import CyclicLR
 from .onecycle import OneCycleLR
 from .plotting import plot
+from .rangetest import LRRangeTest, RangeTestResult, find_lr, suggest
 
 __version__ = "0.1.0"
 
@@ -25,13 +26,17 @@ __all__ = [
     "CosineAnnealingWarmRestarts",
     "CyclicLR",
     "Join",
+    "LRRangeTest",
     "OneCycleLR",
+    "RangeTestResult",
     "Spec",
     "Warmup",
+    "find_lr",
     "from_dict",
     "join",
     "numba",
     "plot",
+    "suggest",
     "warmup",
 ]
 

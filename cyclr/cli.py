@@ -258,6 +258,36 @@ def command_export(args: argparse.Namespace) -> None:
     print(f"wrote {len(steps)} steps to {output}")
 
 
+def command_find_lr_analyze(args: argparse.Namespace) -> None:
+    from .rangetest import plot_sweep, read_sweep, suggest
+
+    try:
+        lrs, losses = read_sweep(args.sweep)
+    except OSError as error:
+        raise UsageError(f"cyclr: error: {args.sweep}: {error.strerror}") from error
+    except ValueError as error:
+        raise UsageError(f"cyclr: error: {args.sweep}: {error}") from error
+    options = {"skip_start": args.skip_start, "skip_end": args.skip_end, "log_loss": args.log_loss}
+    if args.bandwidth is not None:
+        options["bandwidth"] = args.bandwidth
+    try:
+        suggestion = suggest(lrs, losses, **options)
+    except (TypeError, ValueError) as error:
+        raise UsageError(f"cyclr: error: {args.sweep}: {error}") from error
+    print(f"{args.sweep}: {len(lrs)} points, lr {lrs[0]:.3g} .. {lrs[-1]:.3g}")
+    print(suggestion)
+    print(f"\nCyclicLR(base_lr={suggestion.base_lr:.3g}, max_lr={suggestion.max_lr:.3g}, ...)")
+    if args.output is not None:
+        from .plotting import require_matplotlib
+
+        pyplot = require_matplotlib()
+        ax = plot_sweep(lrs, losses, suggestion=suggestion, title=f"LR range test: {args.sweep.name}")
+        ax.figure.tight_layout()
+        ax.figure.savefig(args.output, dpi=120)
+        pyplot.close(ax.figure)
+        print(f"wrote {args.output}")
+
+
 def command_demo(args: argparse.Namespace) -> None:
     from .demo import run
 
@@ -299,6 +329,22 @@ def make_parser() -> argparse.ArgumentParser:
     export.add_argument("--start", type=int, default=0, help="the first step")
     add_schedule_options(export)
     export.set_defaults(run=command_export)
+
+    find_lr = command("find-lr", "The LR range test: suggest base_lr and max_lr from a recorded sweep.")
+    find_lr_commands = find_lr.add_subparsers(dest="find_lr_command", required=True, metavar="COMMAND",
+                                              parser_class=_Parser)
+    analyze = find_lr_commands.add_parser(
+        "analyze", help="suggestions from a CSV sweep with lr and loss columns",
+        description="Suggest base_lr and max_lr (Smith's rule) from a recorded sweep: a CSV file with a "
+        "header naming its lr and loss columns (RangeTestResult.to_csv writes one).",
+    )
+    analyze.add_argument("sweep", type=Path, help="the CSV file")
+    analyze.add_argument("-o", "--output", type=Path, help="also plot the sweep with the suggestion")
+    analyze.add_argument("--skip-start", type=int, help="points ignored at the start (default: a tenth)")
+    analyze.add_argument("--skip-end", type=int, help="points ignored at the end (default: a twentieth)")
+    analyze.add_argument("--bandwidth", type=float, help="smoothing width in decades of lr (default 0.2)")
+    analyze.add_argument("--log-loss", action="store_true", help="apply the rule to log(loss)")
+    analyze.set_defaults(run=command_find_lr_analyze)
 
     demo = command("demo", "Train a small network on scikit-learn's digits: fixed lr vs triangular vs triangular2.")
     demo.add_argument("--epochs", type=int, default=12, help="epochs per run (default 12)")

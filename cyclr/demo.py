@@ -1,9 +1,11 @@
 """``cyclr demo``: a small network on scikit-learn's digits, trained in plain numpy, three ways.
 
-The optimizer's update is a numba kernel that calls ``cyclr.numba.compile(spec)`` inside it (the
-"embed in your own optimizer" use). A fixed lr, triangular and triangular2 get the same budget, the
-same initial weights and the same batches; the accuracy per epoch is printed whatever it shows.
-Needs scikit-learn (for the data, which ships inside the package) and, for the plot, matplotlib.
+First an LR range test (``cyclr.find_lr``) picks ``base_lr`` and ``max_lr``, as the CLR paper does.
+Then a fixed lr (``max_lr / 3``), triangular and triangular2 get the same budget, the same initial
+weights and the same batches. The optimizer's update is a numba kernel that calls
+``cyclr.numba.compile(spec)`` inside it (the "embed in your own optimizer" use). The accuracy per epoch
+is printed whatever it shows. Needs scikit-learn (for the data, which ships inside the package) and,
+for the plot, matplotlib.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ._spec import Spec
 from .cyclic import CyclicLR
+from .rangetest import RangeTestResult, find_lr
 
 HIDDEN = 64
 BATCH = 32
@@ -45,20 +49,32 @@ def load_digits_split(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return images[:split], labels[:split], images[split:], labels[split:]
 
 
-def make_update(spec: CyclicLR) -> Callable[..., None]:
-    """A numba kernel ``update(params, grads, velocity, step)``: SGD with momentum, lr from the spec."""
+def sgd_momentum() -> Callable[..., None]:
+    """The optimizer, a numba kernel: ``velocity = MOMENTUM * velocity - lr * grads; params += velocity``."""
+    import numba
+
+    @numba.njit
+    def step(params: np.ndarray, grads: np.ndarray, velocity: np.ndarray, lr: float) -> None:
+        for i in range(params.size):
+            velocity[i] = MOMENTUM * velocity[i] - lr * grads[i]
+            params[i] += velocity[i]
+
+    return step
+
+
+def make_update(spec: Spec) -> Callable[..., None]:
+    """A numba kernel ``update(params, grads, velocity, step)``: the optimizer, its lr from the spec."""
     import numba
 
     from . import numba as cyclr_numba
 
     schedule = cyclr_numba.compile(spec)
+    apply = sgd_momentum()
 
-    @numba.njit(cache=False)
+    @numba.njit
     def update(params: np.ndarray, grads: np.ndarray, velocity: np.ndarray, step: int) -> None:
         lr, _ = schedule(step)
-        for i in range(params.size):
-            velocity[i] = MOMENTUM * velocity[i] - lr * grads[i]
-            params[i] += velocity[i]
+        apply(params, grads, velocity, lr)
 
     return update
 
@@ -130,35 +146,63 @@ def train(name: str, spec: CyclicLR, data: tuple[np.ndarray, ...], epochs: int, 
     return Run(name, spec, tuple(history), time.perf_counter() - started)
 
 
-def schedules(steps_per_epoch: int) -> dict[str, CyclicLR]:
-    """Fixed lr in the middle of the range; triangular and triangular2 over the range, cycles of 4 epochs.
+def range_test(data: tuple[np.ndarray, ...], seed: int) -> RangeTestResult:
+    """``find_lr`` on this network and optimizer: 150 steps from lr 1e-4 to 10, then the weights are dropped."""
+    train_x, train_y = data[0], data[1]
+    apply = sgd_momentum()
+    params = initial_params(seed)
+    grads, velocity = np.zeros_like(params), np.zeros_like(params)
+    batches = np.random.default_rng(seed + 2)
 
-    The range 0.01 to 0.08 and the fixed lr 0.03 are picked by hand. Step size: 2 epochs (Smith: 2-10 x
-    the iterations per epoch); 12 epochs end at a cycle's end.
+    def train_step(lr: float) -> float:
+        batch = batches.choice(len(train_y), BATCH, replace=False)
+        loss = gradients(params, train_x[batch], train_y[batch], grads)
+        apply(params, grads, velocity, lr)
+        return loss
+
+    return find_lr(train_step, start_lr=1e-4, end_lr=10.0, num_steps=150, progress=False)
+
+
+def schedules(steps_per_epoch: int, base_lr: float, max_lr: float) -> dict[str, CyclicLR]:
+    """A fixed lr of ``max_lr / 3``, and triangular and triangular2 from ``base_lr`` to ``max_lr``.
+
+    Step size: 2 epochs (Smith: 2-10 x the iterations per epoch), so 12 epochs end at a cycle's end.
+    Momentum is a fixed 0.9 in all three (the CLR paper's setting).
     """
     step_size = 2 * steps_per_epoch
-    fixed = 0.03
+    fixed = max_lr / 3
     return {
-        f"fixed lr {fixed}": CyclicLR(base_lr=fixed, max_lr=fixed, step_size_up=step_size, cycle_momentum=False),
-        "triangular": CyclicLR(base_lr=0.01, max_lr=0.08, step_size_up=step_size, cycle_momentum=False),
+        f"fixed {fixed:.3g}": CyclicLR(base_lr=fixed, max_lr=fixed, step_size_up=step_size, cycle_momentum=False),
+        "triangular": CyclicLR(base_lr=base_lr, max_lr=max_lr, step_size_up=step_size, cycle_momentum=False),
         "triangular2": CyclicLR(
-            base_lr=0.01, max_lr=0.08, step_size_up=step_size, mode="triangular2", cycle_momentum=False
+            base_lr=base_lr, max_lr=max_lr, step_size_up=step_size, mode="triangular2", cycle_momentum=False
         ),
     }
 
 
+FALLBACK_RANGE = (0.01, 0.1)
+
+
 def run(epochs: int = 12, seed: int = 0, plot_path: Path | str | None = "cyclr_demo.png", out: Any = print) -> list[Run]:
-    """Train the three runs, print a table of test accuracy per epoch, and write the plot.
+    """The range test, then the three runs; print a table of test accuracy per epoch; write the plot.
 
     Returns:
         The runs, in the order fixed, triangular, triangular2.
     """
     data = load_digits_split(seed)
     steps_per_epoch = len(data[1]) // BATCH
-    runs = [train(name, spec, data, epochs, seed) for name, spec in schedules(steps_per_epoch).items()]
     out(f"digits: {len(data[1])} training and {len(data[3])} test images; {steps_per_epoch} steps of {BATCH} per epoch;")
     out(f"a 64-{HIDDEN}-10 ReLU network, SGD with momentum {MOMENTUM}, the update a numba kernel calling cyclr.\n")
-    out("test accuracy after each epoch")
+    sweep = range_test(data, seed)
+    try:
+        suggestion = sweep.suggestion
+        base_lr, max_lr = suggestion.base_lr, suggestion.max_lr
+        out(f"LR range test: {len(sweep.lrs)} steps ({sweep.reason}); suggested base_lr {base_lr:.3g}, max_lr {max_lr:.3g}")
+    except ValueError as error:
+        base_lr, max_lr = FALLBACK_RANGE
+        out(f"LR range test gave no suggestion ({error}); using base_lr {base_lr}, max_lr {max_lr}")
+    runs = [train(name, spec, data, epochs, seed) for name, spec in schedules(steps_per_epoch, base_lr, max_lr).items()]
+    out("\ntest accuracy after each epoch")
     out("epoch  " + "  ".join(f"{run.name:>14}" for run in runs))
     for epoch in range(epochs):
         out(f"{epoch + 1:>5}  " + "  ".join(f"{run.accuracy[epoch]:>14.4f}" for run in runs))
@@ -166,16 +210,18 @@ def run(epochs: int = 12, seed: int = 0, plot_path: Path | str | None = "cyclr_d
     out("\nfinal: " + ", ".join(f"{run.name} {run.accuracy[-1]:.4f}" for run in runs) + f" (best: {best.name})")
     out("times: " + ", ".join(f"{run.name} {run.seconds:.2f} s" for run in runs))
     if plot_path is not None:
-        _plot(runs, steps_per_epoch, epochs, Path(plot_path))
+        _plot(runs, sweep, steps_per_epoch, epochs, Path(plot_path))
         out(f"wrote {plot_path}")
     return runs
 
 
-def _plot(runs: list[Run], steps_per_epoch: int, epochs: int, path: Path) -> None:
+def _plot(runs: list[Run], sweep: RangeTestResult, steps_per_epoch: int, epochs: int, path: Path) -> None:
     from .plotting import require_matplotlib
 
     pyplot = require_matplotlib()
-    figure, (top, bottom) = pyplot.subplots(2, 1, figsize=(8, 6), sharex=True)
+    figure = pyplot.figure(figsize=(11, 6))
+    top, bottom = figure.add_subplot(2, 2, 1), figure.add_subplot(2, 2, 3)
+    sweep.plot(ax=figure.add_subplot(1, 2, 2))
     for run in runs:
         top.plot(np.arange(1, epochs + 1) * steps_per_epoch, run.accuracy, marker="o", label=run.name)
         steps = np.arange(epochs * steps_per_epoch)

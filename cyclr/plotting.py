@@ -15,6 +15,7 @@ from .compose import Join, Warmup
 from .cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
 from .cyclic import CyclicLR
 from .onecycle import OneCycleLR
+from .rangetest import LRRangeTest
 
 
 def require_matplotlib() -> Any:
@@ -29,7 +30,7 @@ def require_matplotlib() -> Any:
 def natural_length(spec: Spec) -> int:
     """A number of steps that shows the schedule's shape: two cycles, the whole one-cycle, three restarts.
 
-    Example:
+    Examples:
         >>> natural_length(CyclicLR(step_size_up=100))
         400
     """
@@ -46,14 +47,15 @@ def natural_length(spec: Spec) -> int:
         return spec.warmup_steps + natural_length(spec.spec)
     if isinstance(spec, Join):
         return spec.boundaries[-1] + natural_length(spec.specs[-1]) if spec.boundaries else natural_length(spec.specs[0])
-    num_steps = getattr(spec, "num_steps", None)
-    return num_steps if isinstance(num_steps, int) else 1000
+    if isinstance(spec, LRRangeTest):
+        return spec.num_steps
+    return 1000
 
 
 def describe(spec: Spec) -> str:
     """A short title: the family, with composition spelled out.
 
-    Example:
+    Examples:
         >>> import cyclr
         >>> describe(cyclr.warmup(cyclr.CyclicLR(mode="triangular2"), 100))
         'warmup 100 steps, then CyclicLR (triangular2)'
@@ -73,7 +75,7 @@ def describe(spec: Spec) -> str:
 def cycle_boundaries(spec: Spec, start: int, stop: int) -> list[int]:
     """The steps in ``[start, stop)`` where a cycle, restart or phase begins (where the shape turns).
 
-    Example:
+    Examples:
         >>> cycle_boundaries(CyclicLR(step_size_up=100), 0, 450)
         [0, 200, 400]
     """
@@ -118,7 +120,7 @@ def plot(spec: Spec, num_steps: int | None = None, ax: Any = None, *, start: int
     Raises:
         ImportError: matplotlib is not installed (``pip install "cyclr[plot]"``).
 
-    Example:
+    Examples:
         >>> import cyclr
         >>> ax = cyclr.plot(cyclr.CyclicLR(step_size_up=100))
         >>> ax.get_ylabel()

@@ -123,7 +123,7 @@ def test_plot(capsys, tmp_path):
     (["show", "--warmup-start-lr", "0.1"], "cyclr: error: --warmup-start-lr needs --warmup-steps"),
     (["show", "--config", "missing.json"], "cyclr: error: --config missing.json: No such file or directory"),
     (["export", "-o", "x.csv"], "cyclr export: error: the following arguments are required: --format"),
-    (["frobnicate"], "cyclr: error: argument COMMAND: invalid choice: 'frobnicate' (choose from show, plot, export, demo)"),
+    (["frobnicate"], "cyclr: error: argument COMMAND: invalid choice: 'frobnicate' (choose from show, plot, export, find-lr, demo)"),
 ])
 def test_mistakes_print_one_line_and_exit_2(capsys, argv, message):
     status, out, err = run(capsys, *argv)
@@ -135,6 +135,43 @@ def test_mistakes_print_one_line_and_exit_2(capsys, argv, message):
 def unquote_choices(text: str) -> str:
     """argparse quotes the choices in some Python versions and not in others."""
     return re.sub(r"\(choose from ([^)]*)\)", lambda m: "(choose from " + m.group(1).replace("'", "") + ")", text)
+
+
+def test_find_lr_analyze(capsys, tmp_path):
+    lrs = np.logspace(-6, 0, 61)
+    losses = 1 / (1 + (lrs / 1e-3) ** 2) + (lrs / 0.3) ** 2
+    sweep = tmp_path / "sweep.csv"
+    sweep.write_text("step,lr,loss\n" + "".join(f"{k},{float(lr)!r},{float(loss)!r}\n" for k, (lr, loss) in enumerate(zip(lrs, losses))))
+    status, out, err = run(capsys, "find-lr", "analyze", str(sweep), "-o", str(tmp_path / "sweep.png"))
+    assert status == 0, err
+    expected = cyclr.suggest(lrs, losses)
+    assert str(expected) in out
+    assert f"CyclicLR(base_lr={expected.base_lr:.3g}, max_lr={expected.max_lr:.3g}, ...)" in out
+    assert (tmp_path / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_find_lr_analyze_reads_what_find_lr_writes(capsys, tmp_path):
+    result = cyclr.find_lr(lambda lr: 1 / (1 + (lr / 1e-3) ** 2) + (lr / 0.3) ** 2, progress=False)
+    result.to_csv(tmp_path / "recorded.csv")
+    status, out, _ = run(capsys, "find-lr", "analyze", str(tmp_path / "recorded.csv"), "--skip-end", "0")
+    assert status == 0
+    assert str(cyclr.suggest(result.lrs, result.losses, skip_end=0)) in out
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "No such file or directory"),
+    ("lr,cost\n0.1,2\n", "the sweep file has no loss column"),
+    ("lr,loss\n" + "".join(f"{10.0 ** (k / 10 - 5)!r},2.0\n" for k in range(40)), "the loss does not fall over the sweep"),
+    ("lr,loss\n0.1,2\n0.2,1\n", "suggest needs at least 10 finite losses"),
+])
+def test_find_lr_analyze_errors(capsys, tmp_path, content, message):
+    sweep = tmp_path / "sweep.csv"
+    if content is not None:
+        sweep.write_text(content)
+    status, out, err = run(capsys, "find-lr", "analyze", str(sweep))
+    assert status == 2 and out == ""
+    assert err.startswith(f"cyclr: error: {sweep}: ") and message in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_bad_config_contents(capsys, tmp_path):

@@ -20,6 +20,8 @@ CATALOGUE = {
     "sgdr-flat-groups": cyclr.CosineAnnealingWarmRestarts(base_lr=[0.1, 0.2], T_0=9),
     "cosine": cyclr.CosineAnnealingLR(base_lr=0.1, T_max=33),
     "warmup": cyclr.warmup(cyclr.OneCycleLR(max_lr=0.1, total_steps=50), 10, 0.001),
+    "range-test": cyclr.LRRangeTest(),
+    "range-test-linear": cyclr.LRRangeTest(start_lr=1e-4, end_lr=1.0, num_steps=250, mode="linear"),
     "join": cyclr.join([cyclr.CosineAnnealingLR(0.1, 20), cyclr.CosineAnnealingWarmRestarts(0.05, 7, 2)], [20]),
 }
 STEPS = np.concatenate([np.arange(300), [1000, 12345, 10**6, 2**31 - 1, 2**40 + 3]])

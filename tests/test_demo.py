@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from cyclr import demo
 
@@ -23,11 +24,12 @@ def test_demo_runs_and_reports_a_table(tmp_path):
     assert accuracies.shape == (12, 3)
     assert np.all(accuracies[-1] > 0.9)  # every run learns digits; which is best is reported, not asserted
     assert any(line.startswith("final: ") for line in lines)
+    assert any(line.startswith("LR range test: 150 steps") and "suggested base_lr" in line for line in lines)
     assert (tmp_path / "demo.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_the_update_kernel_is_sgd_with_momentum_at_the_specs_lr():
-    spec = demo.schedules(10)["triangular2"]
+    spec = demo.schedules(10, base_lr=0.01, max_lr=0.1)["triangular2"]
     update = demo.make_update(spec)
     params, grads, velocity = np.ones(5), np.full(5, 0.5), np.zeros(5)
     expected_params, expected_velocity = params.copy(), velocity.copy()
@@ -36,6 +38,18 @@ def test_the_update_kernel_is_sgd_with_momentum_at_the_specs_lr():
         expected_velocity = demo.MOMENTUM * expected_velocity - spec.lr_at(step) * grads
         expected_params = expected_params + expected_velocity
     np.testing.assert_allclose(params, expected_params, rtol=1e-14)
+
+
+def test_the_range_test_suggests_a_range_where_the_loss_falls():
+    sweep = demo.range_test(demo.load_digits_split(0), seed=0)
+    suggestion = sweep.suggestion
+    assert 1e-4 < suggestion.base_lr < suggestion.max_lr < 10.0
+    inside = (sweep.lrs >= suggestion.base_lr) & (sweep.lrs <= suggestion.max_lr)
+    assert sweep.losses[inside][-5:].mean() < sweep.losses[inside][:5].mean()  # it falls across the range
+    fixed, triangular, triangular2 = demo.schedules(44, suggestion.base_lr, suggestion.max_lr).values()
+    assert fixed.lr_at(0) == fixed.lr_at(1000) == suggestion.max_lr / 3
+    assert triangular.lr_at(0) == suggestion.base_lr
+    assert triangular.lr_at(88) == pytest.approx(suggestion.max_lr, rel=1e-15)
 
 
 def test_gradients_match_finite_differences():
