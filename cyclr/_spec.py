@@ -171,7 +171,7 @@ class Spec:
         Returns:
             ``(lr, momentum)``; ``momentum`` is None when it is not scheduled.
 
-        Example:
+        Examples:
             >>> import cyclr
             >>> lr, momentum = cyclr.CyclicLR(step_size_up=4).precompute(8)
             >>> lr.shape
@@ -256,7 +256,7 @@ def _to_plain(name: str, value: Any) -> Any:
 def from_dict(data: Mapping[str, Any]) -> Spec:
     """Rebuild a spec from ``spec.to_dict()`` data (validated exactly like the constructor).
 
-    Example:
+    Examples:
         >>> import cyclr
         >>> spec = cyclr.CyclicLR(step_size_up=10)
         >>> cyclr.from_dict(spec.to_dict()) == spec

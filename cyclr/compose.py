@@ -158,7 +158,7 @@ class Join(Spec):
 def warmup(spec: Spec, warmup_steps: int, start_lr: float | Sequence[float] = 0.0) -> Warmup:
     """A linear warmup from ``start_lr`` into ``spec`` over ``warmup_steps`` steps (see ``Warmup``).
 
-    Example:
+    Examples:
         >>> import cyclr
         >>> spec = cyclr.warmup(cyclr.CyclicLR(base_lr=0.01, max_lr=0.1, step_size_up=10), 5)
         >>> [round(spec.lr_at(step), 4) for step in (0, 4, 5, 15)]
@@ -170,7 +170,7 @@ def warmup(spec: Spec, warmup_steps: int, start_lr: float | Sequence[float] = 0.
 def join(specs: Sequence[Spec], boundaries: Sequence[int]) -> Join:
     """``specs`` one after another, switching at ``boundaries`` (see ``Join``).
 
-    Example:
+    Examples:
         >>> import cyclr
         >>> spec = cyclr.join([cyclr.CyclicLR(step_size_up=5), cyclr.CyclicLR(mode="triangular2", step_size_up=5)], [20])
         >>> spec.lr_at(20) == cyclr.CyclicLR(mode="triangular2", step_size_up=5).lr_at(0)

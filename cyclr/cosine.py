@@ -90,7 +90,7 @@ class CosineAnnealingWarmRestarts(Spec):
         TypeError: a parameter has the wrong type (e.g. a float ``T_0``).
         ValueError: ``T_0 < 1``, ``T_mult < 1``, NaN/inf/negative rates.
 
-    Example:
+    Examples:
         >>> spec = CosineAnnealingWarmRestarts(base_lr=0.1, T_0=10, T_mult=2)
         >>> spec.lr_at(0), spec.lr_at(10), spec.lr_at(30)
         (0.1, 0.1, 0.1)
@@ -117,7 +117,7 @@ class CosineAnnealingWarmRestarts(Spec):
     def restart_steps(self, count: int) -> list[int]:
         """The first ``count`` steps at which the lr restarts at ``base_lr``.
 
-        Example:
+        Examples:
             >>> CosineAnnealingWarmRestarts(base_lr=0.1, T_0=10, T_mult=2).restart_steps(3)
             [10, 30, 70]
         """
@@ -159,7 +159,7 @@ class CosineAnnealingLR(Spec):
         TypeError: a parameter has the wrong type.
         ValueError: ``T_max < 1``, NaN/inf/negative rates.
 
-    Example:
+    Examples:
         >>> spec = CosineAnnealingLR(base_lr=0.1, T_max=100)
         >>> spec.lr_at(0), spec.lr_at(50), spec.lr_at(100)
         (0.1, 0.05, 0.0)

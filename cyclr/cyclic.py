@@ -136,7 +136,7 @@ class CyclicLR(Spec):
             unknown mode, gamma <= 0, a scale_mode that contradicts the mode, sequences of different
             lengths).
 
-    Example:
+    Examples:
         >>> spec = CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=2000)
         >>> spec.lr_at(1000), spec.momentum_at(1000)
         (0.0035, 0.8500000000000001)

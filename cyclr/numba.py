@@ -4,7 +4,7 @@ Importing this module imports numba; ``import cyclr`` does not (``cyclr.numba`` 
 The formulas are the very closures the Python and NumPy paths run, compiled against ``NUMBA``, a
 namespace of jitted functions (see ``cyclr._ops``).
 
-Example:
+Examples:
     >>> import numba, cyclr
     >>> schedule = cyclr.numba.compile(cyclr.CyclicLR(step_size_up=100))
     >>> @numba.njit
@@ -111,7 +111,7 @@ def compile(spec: Spec) -> Any:
         TypeError: ``spec`` is not a cyclr spec, or holds a Python callable (a custom ``scale_fn``)
             that numba cannot call: decorate it with ``@numba.njit``.
 
-    Example:
+    Examples:
         >>> import cyclr
         >>> schedule = cyclr.numba.compile(cyclr.CyclicLR(step_size_up=100))
         >>> schedule(50)

@@ -155,7 +155,7 @@ class OneCycleLR(Spec):
             (``pct_start * total_steps == 1``: torch divides by zero there), NaN/inf/negative rates,
             non-positive div factors, unknown anneal_strategy, group sequences of different lengths.
 
-    Example:
+    Examples:
         >>> spec = OneCycleLR(max_lr=0.1, total_steps=100)
         >>> spec.lr_at(29), spec.lr_at(99)
         (0.1, 4e-07)
