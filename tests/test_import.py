@@ -23,6 +23,9 @@ def test_using_the_core_imports_no_framework_nor_numba():
 
 def test_each_adapter_imports_only_its_framework():
     assert imported_after("import cyclr.torch") == ["torch"]
+    assert imported_after("import cyclr.jax") == ["jax"]
+    assert "keras" in imported_after("import cyclr.keras")
+    assert "torch" not in imported_after("import cyclr.jax")
 
 
 def test_cyclr_numba_is_lazy_and_reachable_as_an_attribute():

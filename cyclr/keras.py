@@ -1,0 +1,389 @@
+"""The Keras 3 adapter: a serializable learning-rate schedule, and SGD / Adam whose momentum cycles.
+
+* ``Schedule(spec)``: a ``keras.optimizers.schedules.LearningRateSchedule``, usable as any optimizer's
+  ``learning_rate``.
+* ``SGD(spec)`` and ``Adam(spec)``: ``keras.optimizers.SGD`` / ``Adam`` that take the learning rate and
+  the momentum (SGD) or ``beta_1`` (Adam) from the spec at the optimizer's step, inside the update.
+
+Why optimizers: Keras has no hook to schedule momentum, and the usual workaround, a callback that sets
+``optimizer.momentum``, is silently ignored once the train step is compiled (the default on the JAX
+backend): the traced update reads ``momentum`` once, as a constant. Here the momentum is computed from
+the step counter inside the update, so it acts in compiled and eager training alike.
+
+Everything runs on ``keras.ops``, so on the JAX, PyTorch and TensorFlow backends (tested on JAX and
+PyTorch). The core's single formula is evaluated on Keras tensors in double-float32 arithmetic
+(``cyclr._float32``): within 2 float32 ulps of ``spec.lr_at(step)`` at every int32 step. All three
+classes are registered as serializable (``package="cyclr"``), so a model saved to a ``.keras`` file and
+loaded back keeps its schedule, its optimizer's step and its momentum buffers.
+
+Examples:
+    >>> import cyclr, cyclr.keras
+    >>> spec = cyclr.CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=2000)
+    >>> optimizer = cyclr.keras.SGD(spec)  # lr and momentum cycle in model.fit
+    >>> print(float(cyclr.keras.Schedule(spec)(1000)))
+    0.0035000001080334187
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+try:
+    import keras
+    from keras import ops
+except ImportError as error:
+    if getattr(error, "name", None) == "tensorflow":
+        raise ImportError(
+            "cyclr.keras: Keras 3 runs on TensorFlow unless the KERAS_BACKEND environment variable names "
+            "another backend, and TensorFlow is not installed: set KERAS_BACKEND=jax or KERAS_BACKEND=torch "
+            '(pip install "cyclr[keras,jax]" or "cyclr[keras,torch]"), or install tensorflow'
+        ) from error
+    raise ImportError(f'cyclr.keras needs Keras 3: pip install "cyclr[keras]" ({error})') from error
+
+from . import _adapter
+from ._float32 import Tensors, evaluate, float32_ops
+from ._spec import Spec, from_dict
+
+__all__ = ["Schedule", "SGD", "Adam"]
+
+
+def _opaque() -> Any:
+    """XLA (the JAX backend) rewrites float sums with constants; an optimization barrier prevents it."""
+    if keras.backend.backend() == "jax":
+        from jax import lax
+
+        return lax.optimization_barrier
+    return lambda x: x
+
+
+TENSORS = Tensors(
+    name="Keras",
+    float32=lambda x: ops.cast(x, "float32"),
+    int32=lambda x: ops.cast(x, "int32"),
+    where=ops.where,
+    floor=ops.floor,
+    bits=lambda x: ops.view(x, "int32"),
+    from_bits=lambda x: ops.view(x, "float32"),
+    bitwise_and=ops.bitwise_and,
+    log=ops.log,
+    opaque=_opaque(),
+)
+"""``keras.ops`` as float32/int32 tensor functions, for ``cyclr._float32``."""
+FLOAT32 = float32_ops(TENSORS)
+"""Exact int32 steps and double-float32 values on Keras tensors: the traced path."""
+
+
+def _traced(value: Any) -> bool:
+    """Whether ``value`` is a placeholder in a computation being compiled (not a number yet)."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return isinstance(value, jax.core.Tracer)
+    if backend == "torch":
+        import torch
+
+        return bool(torch.compiler.is_compiling())
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return not tf.executing_eagerly()
+    return True
+
+
+def _at(spec: Spec, quantity: str, formula: Any, group: int | None, step: Any) -> Any:
+    """The spec's ``quantity`` at ``step`` (an int, integer tensor or Variable), a float32 tensor.
+
+    While the step is traced (a compiled train step) the formula runs on Keras tensors; in eager
+    execution (the PyTorch backend's default) the core computes the value from the step's number, which
+    costs a few microseconds instead of a few hundred tensor operations.
+    """
+    value = step.value if isinstance(step, keras.Variable) else step
+    if not isinstance(value, int) and _traced(value):
+        steps = ops.cast(value, "int32")
+        if spec.groups is not None:
+            steps = ops.expand_dims(steps, -1)
+        result = evaluate(TENSORS, formula, steps)
+        return result if group is None else result[..., group]
+    # int() of a scalar tensor reads it without a NumPy round trip (which warns for torch tensors).
+    steps = ops.convert_to_numpy(value) if getattr(value, "shape", ()) else int(value)
+    exact = spec.lr_at(steps) if quantity == "lr" else spec.momentum_at(steps)
+    if group is not None:
+        exact = np.asarray(exact)[..., group]
+    return ops.convert_to_tensor(np.asarray(exact, dtype=np.float32))
+
+
+_ONE_VALUE = "a Keras optimizer applies one value to all its variables"
+
+
+@keras.saving.register_keras_serializable(package="cyclr")
+class Schedule(keras.optimizers.schedules.LearningRateSchedule):
+    """A cyclr spec's learning rate as a Keras ``LearningRateSchedule``: ``step -> spec.lr_at(step)``.
+
+    Keras calls it with the optimizer's step counter (``optimizer.iterations``: int32 on JAX, int64 on
+    TensorFlow), inside the compiled train step. Written with ``keras.ops`` only; the value is float32,
+    within 2 float32 ulps of ``spec.lr_at(step)`` for every step < 2**31. ``get_config`` holds
+    ``spec.to_dict()``; the class is registered, so saved models load with their schedule.
+
+    Args:
+        spec: a cyclr spec, such as ``cyclr.CyclicLR(...)``. A custom ``scale_fn`` gets an int32 tensor
+            and must use ``keras.ops``; it cannot be saved (``get_config`` raises ValueError).
+        group: with a grouped spec (list-valued parameters), which group's values to take; None for a
+            spec without groups.
+
+    Raises:
+        TypeError: ``spec`` is not a cyclr spec, or ``group`` is not an integer.
+        ValueError: a grouped spec without ``group``; ``group`` out of range or given without groups.
+
+    Examples:
+        >>> import keras, cyclr, cyclr.keras
+        >>> schedule = cyclr.keras.Schedule(cyclr.CyclicLR(base_lr=0.1, max_lr=1.0, step_size_up=4))
+        >>> optimizer = keras.optimizers.Adam(learning_rate=schedule)
+        >>> print(keras.ops.convert_to_numpy(schedule(keras.ops.arange(5))))
+        [0.1   0.325 0.55  0.775 1.   ]
+    """
+
+    def __init__(self, spec: Spec, group: int | None = None) -> None:
+        self.spec = _adapter.check_spec("cyclr.keras.Schedule", spec)
+        self.group = _adapter.check_group(self.spec, group, applies_to=_ONE_VALUE)
+        self._formula = _adapter.formula("cyclr.keras.Schedule", self.spec, FLOAT32, "lr")
+
+    def __call__(self, step: Any) -> Any:
+        """The learning rate at ``step`` (an integer tensor, Variable or int), a float32 tensor."""
+        return _at(self.spec, "lr", self._formula, self.group, step)
+
+    def get_config(self) -> dict[str, Any]:
+        """``{"spec": spec.to_dict(), "group": group}``; ValueError for a spec with a custom scale_fn."""
+        return {"spec": self.spec.to_dict(), "group": self.group}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Schedule:
+        return cls(from_dict(config["spec"]), group=config.get("group"))
+
+    def __repr__(self) -> str:
+        group = "" if self.group is None else f", group={self.group}"
+        return f"cyclr.keras.Schedule({self.spec!r}{group})"
+
+
+class _SpecOptimizer:
+    """What SGD and Adam share: the spec, the learning-rate schedule, and the momentum at the step.
+
+    ``_momentum_name`` is the Keras attribute that the spec's momentum replaces ("momentum", "beta_1").
+    While the spec schedules momentum that attribute is None: there is no fixed value to read or set.
+    """
+
+    _momentum_name: str
+
+    def _arguments(self, spec: Spec, group: int | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments for Keras' constructor; the checks run before it does."""
+        caller = f"cyclr.keras.{type(self).__name__}"
+        spec = _adapter.check_spec(caller, spec)
+        if "learning_rate" in kwargs:
+            raise TypeError(
+                f"{caller} takes its learning rate from the spec; "
+                f"got learning_rate={kwargs['learning_rate']!r}"
+            )
+        if spec.has_momentum and self._momentum_name in kwargs:
+            raise TypeError(
+                f"{caller}: {self._momentum_name}={kwargs[self._momentum_name]!r} conflicts with the spec, "
+                f"which schedules it; for a fixed {self._momentum_name} pass a spec that does not (for "
+                f"CyclicLR, cycle_momentum=False)"
+            )
+        return {"learning_rate": Schedule(spec, group=group), **kwargs}
+
+    def _attach(self) -> None:
+        """After Keras' constructor: the spec's momentum formula replaces the fixed attribute."""
+        schedule: Schedule = self._learning_rate  # type: ignore[attr-defined]
+        self._spec_parts = (schedule.spec, schedule.group)
+        caller = f"cyclr.keras.{type(self).__name__}"
+        spec = schedule.spec
+        self._momentum_formula = (
+            _adapter.formula(caller, spec, FLOAT32, "momentum") if spec.has_momentum else None
+        )
+        if self._momentum_formula is not None:
+            setattr(self, self._momentum_name, None)
+        self._step_momentum = None
+
+    @property
+    def spec(self) -> Spec:
+        """The cyclr spec the learning rate and momentum come from."""
+        return self._spec_parts[0]
+
+    @property
+    def group(self) -> int | None:
+        """The spec's parameter group this optimizer takes, or None."""
+        return self._spec_parts[1]
+
+    @property
+    def current_momentum(self) -> Any:
+        """The momentum (SGD) or beta_1 (Adam) of the next update: the spec's at the optimizer's step.
+
+        A float32 tensor; the fixed value when the spec does not schedule momentum.
+        """
+        if self._momentum_formula is None:
+            return ops.cast(getattr(self, self._momentum_name), "float32")
+        step = self._iterations  # type: ignore[attr-defined]
+        return _at(self.spec, "momentum", self._momentum_formula, self.group, step)
+
+    def apply(self, grads: Any, trainable_variables: Any = None) -> Any:
+        """Keras' ``apply``; the scheduled momentum is computed once per step, not once per variable."""
+        self._step_momentum = None
+        try:
+            return super().apply(grads, trainable_variables)  # type: ignore[misc]
+        finally:
+            self._step_momentum = None
+
+    def _momentum_for(self, variable: Any) -> Any:
+        # The learning-rate schedule gets ``_iterations`` from Keras (the raw counter, also under
+        # gradient accumulation): the momentum takes the same step.
+        if self._step_momentum is None:
+            self._step_momentum = self.current_momentum
+        return ops.cast(self._step_momentum, variable.dtype)
+
+    def _spec_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        del config["learning_rate"]
+        if self._momentum_formula is not None:
+            del config[self._momentum_name]
+        return {**config, "spec": self.spec.to_dict(), "group": self.group}
+
+
+@keras.saving.register_keras_serializable(package="cyclr")
+class SGD(_SpecOptimizer, keras.optimizers.SGD):
+    """``keras.optimizers.SGD`` with the learning rate and the momentum of a cyclr spec, at every step.
+
+    Keras' update, with ``lr`` and ``momentum`` the spec's at the optimizer's step ``t``
+    (``spec.lr_at(t)``, ``spec.momentum_at(t)``)::
+
+        velocity = momentum * velocity - lr * gradient
+        w = w + velocity                                        (nesterov=False)
+        w = w + momentum * velocity - lr * gradient             (nesterov=True)
+
+    The momentum is computed inside the update, so it acts in compiled training (``jit_compile``) as in
+    eager training. With a spec that does not schedule momentum (``CyclicLR(cycle_momentum=False)``)
+    the lr comes from the spec and ``momentum`` is the fixed keyword (default 0, as Keras).
+    Note: Keras' velocity includes the lr; torch's SGD applies the current lr to its buffer instead, so
+    the two differ while the lr changes.
+
+    Args:
+        spec: a cyclr spec.
+        nesterov: Nesterov momentum, as ``keras.optimizers.SGD``.
+        group: with a grouped spec, which parameter group's values to take.
+        **kwargs: the other arguments of ``keras.optimizers.SGD`` (``weight_decay``, ``clipnorm``,
+            ``name``...); ``momentum`` only when the spec does not schedule it; never ``learning_rate``.
+
+    Raises:
+        TypeError: ``spec`` is not a cyclr spec; ``learning_rate`` given; ``momentum`` given while the
+            spec schedules it.
+        ValueError: the group errors of ``Schedule``.
+
+    Examples:
+        >>> import cyclr, cyclr.keras
+        >>> optimizer = cyclr.keras.SGD(cyclr.CyclicLR(step_size_up=4))
+        >>> print(float(optimizer.learning_rate), float(optimizer.current_momentum))
+        0.0010000000474974513 0.8999999761581421
+    """
+
+    _momentum_name = "momentum"
+
+    def __init__(
+        self, spec: Spec, nesterov: bool = False, *, group: int | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(nesterov=nesterov, **self._arguments(spec, group, kwargs))
+        self._attach()
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        if self._momentum_formula is None:
+            return super().update_step(gradient, variable, learning_rate)
+        momentum = self._momentum_for(variable)
+        learning_rate = ops.cast(learning_rate, variable.dtype)
+        gradient = ops.cast(gradient, variable.dtype)
+        velocity = self.momentums[self._get_variable_index(variable)]
+        step = ops.multiply(gradient, learning_rate)
+        self.assign(velocity, ops.subtract(ops.multiply(velocity, momentum), step))
+        if self.nesterov:
+            self.assign_add(variable, ops.subtract(ops.multiply(velocity, momentum), step))
+        else:
+            self.assign_add(variable, velocity)
+        return None
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras' config with ``spec`` (``spec.to_dict()``) and ``group`` instead of the lr/momentum."""
+        return self._spec_config(super().get_config())
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> SGD:
+        config = dict(config)
+        return cls(from_dict(config.pop("spec")), **config)
+
+
+@keras.saving.register_keras_serializable(package="cyclr")
+class Adam(_SpecOptimizer, keras.optimizers.Adam):
+    """``keras.optimizers.Adam`` with the learning rate and ``beta_1`` of a cyclr spec, at every step.
+
+    Keras' update at step ``t`` (0-based), with ``lr = spec.lr_at(t)`` and ``beta_1 = spec.momentum_at(t)``::
+
+        m = m + (gradient - m) * (1 - beta_1)
+        v = v + (gradient**2 - v) * (1 - beta_2)
+        w = w - lr * sqrt(1 - beta_2**(t+1)) / (1 - beta_1**(t+1)) * m / (sqrt(v) + epsilon)
+
+    The bias correction uses the current ``beta_1``: ``1 - beta_1**(t+1)``, as torch's Adam does when
+    ``CyclicLR`` cycles ``betas[0]`` (and as optax's Adam with an injected ``b1``). The exact
+    correction for a varying beta_1 would be ``1 - prod(beta_1(s) for s <= t)``; the two agree to
+    within ``beta_1**(t+1)``, which vanishes after the first few dozen steps. Matching torch keeps
+    results comparable across frameworks.
+
+    Args:
+        spec: a cyclr spec.
+        group: with a grouped spec, which parameter group's values to take.
+        **kwargs: the other arguments of ``keras.optimizers.Adam`` (``beta_2``, ``epsilon``, ``amsgrad``,
+            ``weight_decay``...); ``beta_1`` only when the spec does not schedule momentum.
+
+    Raises:
+        TypeError: ``spec`` is not a cyclr spec; ``learning_rate`` given; ``beta_1`` given while the
+            spec schedules momentum.
+        ValueError: the group errors of ``Schedule``.
+
+    Examples:
+        >>> import cyclr, cyclr.keras
+        >>> optimizer = cyclr.keras.Adam(cyclr.CyclicLR(base_momentum=0.85, max_momentum=0.95))
+        >>> print(float(optimizer.current_momentum))
+        0.949999988079071
+    """
+
+    _momentum_name = "beta_1"
+
+    def __init__(self, spec: Spec, *, group: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**self._arguments(spec, group, kwargs))
+        self._attach()
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        if self._momentum_formula is None:
+            return super().update_step(gradient, variable, learning_rate)
+        beta_1 = self._momentum_for(variable)
+        lr = ops.cast(learning_rate, variable.dtype)
+        gradient = ops.cast(gradient, variable.dtype)
+        local_step = ops.cast(self.iterations + 1, variable.dtype)
+        beta_1_power = ops.power(beta_1, local_step)
+        beta_2_power = ops.power(ops.cast(self.beta_2, variable.dtype), local_step)
+        m = self._momentums[self._get_variable_index(variable)]
+        v = self._velocities[self._get_variable_index(variable)]
+        alpha = lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - beta_1))
+        self.assign_add(v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2))
+        if self.amsgrad:
+            v_hat = self._velocity_hats[self._get_variable_index(variable)]
+            self.assign(v_hat, ops.maximum(v_hat, v))
+            v = v_hat
+        self.assign_sub(variable, ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), self.epsilon)))
+        return None
+
+    def get_config(self) -> dict[str, Any]:
+        """Keras' config with ``spec`` (``spec.to_dict()``) and ``group`` instead of the lr/beta_1."""
+        return self._spec_config(super().get_config())
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Adam:
+        config = dict(config)
+        return cls(from_dict(config.pop("spec")), **config)
