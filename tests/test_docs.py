@@ -25,3 +25,17 @@ def test_examples_on_the_page_run(page, tmp_path, monkeypatch):
         code = compile(source, f"{page.name}, example {number}", "exec")
         exec(code, namespace)  # noqa: S102
     assert os.getcwd() == str(tmp_path)
+
+
+def test_the_site_builds_strict(tmp_path):
+    """``mkdocs build --strict``: every page, link and API reference resolves (figures are drawn)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "MPLBACKEND": "Agg"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "site" / "api" / "index.html").exists()
+    assert (ROOT / "docs" / "img" / "generated" / "exactness.png").exists()
