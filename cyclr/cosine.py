@@ -24,7 +24,9 @@ def warm_restarts_formula(xp: Ops, *, T_0: int, T_mult: int, start: Any, delta: 
     began. With ``q = floor(step * (T_mult - 1) / T_0) + 1``, the restart index is the largest ``i``
     with ``T_mult**i <= q``: a float logarithm gives it to within one, and integer powers settle it.
     For the learning rate, ``start = eta_min`` and ``delta = base_lr - eta_min`` (torch's order of
-    operations, so values agree with torch's bit for bit).
+    operations, so values agree with torch's bit for bit). The largest integer formed is ``q``: with
+    int32 steps (the JAX and Keras adapters) the result is exact while ``q < 2**31``, which holds for
+    every int32 step when ``T_mult - 1 <= T_0`` (with int64 steps, while ``q < 2**63``).
     """
     cos, log, floor, where = xp.cos, xp.log, xp.floor, xp.where
     pi = math.pi
