@@ -11,41 +11,54 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ._ops import Ops
+from ._ops import PYTHON, Ops
 from ._spec import Formula, Spec
 from ._validate import as_group_array, check_int, check_real, check_real_or_groups
 
 
-def warm_restarts_formula(xp: Ops, *, T_0: int, T_mult: int, start: Any, delta: Any) -> Formula:
-    r"""``step -> start + delta * (1 + cos(pi * T_cur / T_i)) / 2``, restarting after ``T_0, T_0*T_mult, ...``.
+def warm_restarts_position(xp: Ops, *, T_0: int, T_mult: int) -> Formula:
+    r"""``step -> (T_cur, T_mult**i)``: the steps since the last restart, and the growth of restart ``i``.
 
     Restart ``i`` begins at ``T_0 * (T_mult**i - 1) / (T_mult - 1)`` (at ``i * T_0`` when
     ``T_mult == 1``) and lasts ``T_i = T_0 * T_mult**i`` steps; ``T_cur`` counts the steps since it
     began. With ``q = floor(step * (T_mult - 1) / T_0) + 1``, the restart index is the largest ``i``
     with ``T_mult**i <= q``: a float logarithm gives it to within one, and integer powers settle it.
-    For the learning rate, ``start = eta_min`` and ``delta = base_lr - eta_min`` (torch's order of
-    operations, so values agree with torch's bit for bit). The largest integer formed is ``q``: with
-    int32 steps (the JAX and Keras adapters) the result is exact while ``q < 2**31``, which holds for
-    every int32 step when ``T_mult - 1 <= T_0`` (with int64 steps, while ``q < 2**63``).
+    The largest integer formed is ``q``: with int32 steps (the JAX and Keras adapters) the position is
+    exact while ``q < 2**31``, which holds for every int32 step when ``T_mult - 1 <= T_0`` (with int64
+    steps, while ``q < 2**63``).
     """
-    cos, log, floor, where = xp.cos, xp.log, xp.floor, xp.where
-    pi = math.pi
+    log, floor, where = xp.log, xp.floor, xp.where
     log_mult = math.log(T_mult) if T_mult > 1 else 1.0
 
-    def value(step: Any) -> Any:
+    def position(step: Any) -> Any:
         if T_mult == 1:
-            restart = step // T_0
-            t_cur = step - restart * T_0
-            t_i = T_0
-        else:
-            whole, part = step // T_0, step % T_0  # q without forming step * (T_mult - 1)
-            q = whole * (T_mult - 1) + part * (T_mult - 1) // T_0 + 1
-            restart = floor(log(q) / log_mult)
-            power = T_mult**restart
-            restart = where(power <= q // T_mult, restart + 1, where(power > q, restart - 1, restart))
-            power = T_mult**restart
-            t_cur = step - T_0 * ((power - 1) // (T_mult - 1))
-            t_i = T_0 * (power * 1.0)  # a float: T_0 * T_mult**i may pass the integer range
+            return step - (step // T_0) * T_0, 1
+        whole, part = step // T_0, step % T_0  # q without forming step * (T_mult - 1)
+        q = whole * (T_mult - 1) + part * (T_mult - 1) // T_0 + 1
+        restart = floor(log(q) / log_mult)
+        power = T_mult**restart
+        restart = where(power <= q // T_mult, restart + 1, where(power > q, restart - 1, restart))
+        power = T_mult**restart
+        return step - T_0 * ((power - 1) // (T_mult - 1)), power
+
+    return position
+
+
+def warm_restarts_formula(xp: Ops, *, T_0: int, T_mult: int, start: Any, delta: Any) -> Formula:
+    r"""``step -> start + delta * (1 + cos(pi * T_cur / T_i)) / 2``, restarting after ``T_0, T_0*T_mult, ...``.
+
+    ``T_cur`` and ``T_i = T_0 * T_mult**i`` come from ``warm_restarts_position``; ``T_i`` is formed as a
+    float (it may pass the integer range where ``T_cur`` does not). For the learning rate,
+    ``start = eta_min`` and ``delta = base_lr - eta_min`` (torch's order of operations, so values agree
+    with torch's bit for bit).
+    """
+    cos = xp.cos
+    pi = math.pi
+    position = xp.jit(warm_restarts_position(xp, T_0=T_0, T_mult=T_mult))
+
+    def value(step: Any) -> Any:
+        t_cur, power = position(step)
+        t_i = T_0 * (power * 1.0)
         return start + delta * (1 + cos(pi * t_cur / t_i)) / 2
 
     return value
@@ -115,6 +128,19 @@ class CosineAnnealingWarmRestarts(Spec):
     @property
     def groups(self) -> int | None:
         return self._groups
+
+    def position(self, step: int) -> tuple[int, int]:
+        """``(T_cur, T_i)`` at ``step``: the steps since the last restart, and that period's length
+        (torch's attributes of the same names), from the formula's own closed form.
+
+        Examples:
+            >>> CosineAnnealingWarmRestarts(base_lr=0.1, T_0=10, T_mult=2).position(35)
+            (5, 40)
+        """
+        t_cur, power = warm_restarts_position(PYTHON, T_0=self.T_0, T_mult=self.T_mult)(
+            check_int("step", step, minimum=0)
+        )
+        return t_cur, self.T_0 * power
 
     def restart_steps(self, count: int) -> list[int]:
         """The first ``count`` steps at which the lr restarts at ``base_lr``.
