@@ -1,7 +1,8 @@
-"""The PyTorch adapter: ``cyclr.torch.CyclicLR.step()`` against torch's own ``CyclicLR.step()``.
+"""The PyTorch adapter: each drop-in's ``step()`` against torch's own scheduler of the same name.
 
-Both schedulers drive an SGD-with-momentum (or Adam) optimizer with the same arguments, timed in the same
-run; ``step()`` alone, since ``optimizer.step()`` costs the same under either.
+``cyclr.torch.CyclicLR``, ``OneCycleLR``, ``CosineAnnealingWarmRestarts`` and ``CosineAnnealingLR`` against
+``torch.optim.lr_scheduler``'s: both drive an SGD-with-momentum (or Adam) optimizer with the same
+arguments, timed in the same run; ``step()`` alone, since ``optimizer.step()`` costs the same under either.
 """
 
 from __future__ import annotations
@@ -61,4 +62,27 @@ def rows() -> list[Row]:
                 lambda opt, k=kwargs: torch.optim.lr_scheduler.CyclicLR(opt, **k), groups, kind, tensor_lr
             )
             result.append(Row(f"CyclicLR.step(), {what}", ours, "torch CyclicLR.step()", peer, goal))
+        result += _family_rows()
+    return result
+
+
+def _family_rows() -> list[Row]:
+    """The one-cycle and cosine drop-ins; cycles long enough that the timing loops never reach the end."""
+    import torch
+
+    import cyclr.torch
+
+    family = [
+        ("OneCycleLR", {"max_lr": 0.01, "total_steps": 10**9}, [(1, "sgd"), (10, "sgd"), (1, "adam")]),
+        ("CosineAnnealingWarmRestarts", {"T_0": 1000, "T_mult": 2}, [(1, "sgd"), (10, "sgd")]),
+        ("CosineAnnealingLR", {"T_max": 10**6}, [(1, "sgd"), (10, "sgd")]),
+    ]
+    result = []
+    for name, kwargs, cases in family:
+        ours_class, torch_class = getattr(cyclr.torch, name), getattr(torch.optim.lr_scheduler, name)
+        for groups, kind in cases:
+            what = f"{groups} group{'s' if groups > 1 else ''}" + (", Adam (beta1)" if kind == "adam" else "")
+            ours = _step_time(lambda opt, k=kwargs, c=ours_class: c(opt, **k), groups, kind, False)
+            peer = _step_time(lambda opt, k=kwargs, c=torch_class: c(opt, **k), groups, kind, False)
+            result.append(Row(f"{name}.step(), {what}", ours, f"torch {name}.step()", peer, GOAL))
     return result
