@@ -371,7 +371,8 @@ def find_lr(
     ``LRRangeTest(start_lr, end_lr, num_steps, mode)``, until the sweep is done, the smoothed loss
     diverges, or a loss is NaN or inf (see ``RangeTestRecorder`` for the smoothing and the rule). The
     data gathered up to the stop is kept. ``train_step`` sets the lr, trains on one batch and returns
-    the loss; saving and restoring the model and the optimizer is up to the caller (the framework
+    the loss, or raises ``StopIteration`` when its data runs out (the sweep then ends with reason
+    "incomplete"); saving and restoring the model and the optimizer is up to the caller (the framework
     helpers do it for you).
 
     Args:
@@ -393,7 +394,8 @@ def find_lr(
     Raises:
         TypeError: ``train_step`` is not callable, returns something that is not a scalar loss, or a
             parameter has the wrong type.
-        ValueError: a parameter breaks its rule (see ``LRRangeTest`` and ``RangeTestRecorder``).
+        ValueError: a parameter breaks its rule (see ``LRRangeTest`` and ``RangeTestRecorder``), or
+            ``train_step`` raised ``StopIteration`` before its first loss.
 
     Examples:
         >>> result = find_lr(lambda lr: (lr - 0.01) ** 2, end_lr=1.0, num_steps=50, progress=False)
@@ -408,12 +410,18 @@ def find_lr(
     try:
         while not recorder.stopped:
             lr = recorder.next_lr
-            recorder.record(train_step(lr))
+            try:
+                loss = train_step(lr)
+            except StopIteration:  # the data ran out: keep what was gathered ("incomplete")
+                break
+            recorder.record(loss)
             if bar is not None:
                 bar.advance(f"lr {lr:.2e}  loss {recorder.smoothed_loss:.4g}")
     finally:
         if bar is not None:
             bar.close(recorder.reason or "")
+    if recorder.step == 0:
+        raise ValueError("train_step raised StopIteration before its first loss: no data to sweep with")
     return recorder.result()
 
 

@@ -913,3 +913,26 @@ def test_plot_without_matplotlib_names_the_extra(result, monkeypatch):
     hide(monkeypatch, "matplotlib", "matplotlib.pyplot")
     with pytest.raises(ImportError, match=r'needs matplotlib: pip install "cyclr\[plot\]"'):
         result.plot()
+
+
+def test_train_step_ends_the_sweep_with_stop_iteration():
+    from cyclr.rangetest import find_lr
+
+    batches = iter(range(7))
+
+    def train_step(lr):
+        next(batches)  # StopIteration once the data has run out
+        return 1.0 / (1.0 + lr)
+
+    result = find_lr(train_step, num_steps=50, progress=False)
+    assert result.reason == "incomplete" and result.stopped_at == 6 and len(result.losses) == 7
+
+
+def test_stop_iteration_before_the_first_loss_is_an_error():
+    from cyclr.rangetest import find_lr
+
+    def train_step(lr):
+        raise StopIteration
+
+    with pytest.raises(ValueError, match=r"train_step raised StopIteration before its first loss"):
+        find_lr(train_step, progress=False)
