@@ -1,9 +1,11 @@
-"""The Keras 3 adapter: a serializable learning-rate schedule, and SGD / Adam whose momentum cycles.
+"""The Keras 3 adapter: a serializable lr schedule, SGD / Adam whose momentum cycles, the LR range test.
 
 * ``Schedule(spec)``: a ``keras.optimizers.schedules.LearningRateSchedule``, usable as any optimizer's
   ``learning_rate``.
 * ``SGD(spec)`` and ``Adam(spec)``: ``keras.optimizers.SGD`` / ``Adam`` that take the learning rate and
   the momentum (SGD) or ``beta_1`` (Adam) from the spec at the optimizer's step, inside the update.
+* ``LRRangeTestCallback(...)`` (alias ``LRFinder``) and ``find_lr(model, x, y)``: the LR range test of
+  ``cyclr.rangetest`` run by ``model.fit``, the model and its optimizer restored afterwards.
 
 Why optimizers: Keras has no hook to schedule momentum, and the usual workaround, a callback that sets
 ``optimizer.momentum``, is silently ignored once the train step is compiled (the default on the JAX
@@ -12,9 +14,9 @@ the step counter inside the update, so it acts in compiled and eager training al
 
 Everything runs on ``keras.ops``, so on the JAX, PyTorch and TensorFlow backends (tested on JAX and
 PyTorch). The core's single formula is evaluated on Keras tensors in double-float32 arithmetic
-(``cyclr._float32``): within 2 float32 ulps of ``spec.lr_at(step)`` at every int32 step. All three
-classes are registered as serializable (``package="cyclr"``), so a model saved to a ``.keras`` file and
-loaded back keeps its schedule, its optimizer's step and its momentum buffers.
+(``cyclr._float32``): within 2 float32 ulps of ``spec.lr_at(step)`` at every int32 step. The schedule
+and the optimizers are registered as serializable (``package="cyclr"``), so a model saved to a ``.keras``
+file and loaded back keeps its schedule, its optimizer's step and its momentum buffers.
 
 Examples:
     >>> import cyclr, cyclr.keras
@@ -26,6 +28,8 @@ Examples:
 
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -45,8 +49,10 @@ except ImportError as error:
 from . import _adapter
 from ._float32 import Tensors, evaluate, float32_ops
 from ._spec import Spec, from_dict
+from ._validate import check_bool, check_int
+from .rangetest import LRRangeTest, RangeTestRecorder, RangeTestResult
 
-__all__ = ["Schedule", "SGD", "Adam"]
+__all__ = ["Schedule", "SGD", "Adam", "LRRangeTestCallback", "LRFinder", "find_lr"]
 
 
 def _opaque() -> Any:
@@ -387,3 +393,311 @@ class Adam(_SpecOptimizer, keras.optimizers.Adam):
     def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Adam:
         config = dict(config)
         return cls(from_dict(config.pop("spec")), **config)
+
+
+# -- the LR range test in model.fit ------------------------------------------------------------------------
+
+
+class LRRangeTestCallback(keras.callbacks.Callback):
+    r"""The LR range test during ``model.fit``: sweep the learning rate batch by batch, record, undo.
+
+    Batch ``k`` of the fit trains at the sweep's ``lr(k)`` (``LRRangeTest(start_lr, end_lr, num_steps,
+    mode)``; in "exp" mode ``lr(k) = start_lr * (end_lr / start_lr) ** (k / (num_steps - 1))``), and its
+    loss goes to a ``RangeTestRecorder``, which smooths it and stops training (``model.stop_training``)
+    when all ``num_steps`` batches are done ("finished"), the smoothed loss diverged ("diverged"), or a
+    loss is NaN or inf ("non-finite"). The sweep runs on across epochs: give ``fit`` at least
+    ``ceil(num_steps / batches_per_epoch)`` epochs (fit stops when the sweep does); if fit ends first,
+    the result's reason is "incomplete" (a warning says so when fit starts). Each ``fit`` runs a new
+    sweep. When fit ends, ``restore=True`` assigns back every variable of the model (weights,
+    normalization statistics, random-seed states) and of the optimizer (moments, step count, learning
+    rate) as it was when fit began, bit for bit (an optimizer that fit had to build keeps its variables,
+    as built: zero). ``result`` is the ``RangeTestResult``: its ``suggestion``, ``plot()``, ``to_csv()``.
+
+    How it works, in Keras 3:
+
+    * The learning rate is the optimizer's ``Variable``, assigned before each batch. A compiled train
+      step (``jax.jit``, ``jit_compile``) reads the variable, so every batch trains at its own rate; on
+      JAX the callback's access to ``self.model`` syncs the training state, as Keras' own callbacks do,
+      so the assignment reaches the next step.
+    * The loss: Keras logs the *running mean* of the loss over the epoch so far (a ``Mean`` weighted by
+      batch size), not the batch's. The callback resets the model's metrics before each batch
+      (``model.reset_metrics()``), so that the logged mean is over one batch: the batch's loss, to
+      within a float32 rounding. During the sweep every logged value (the progress bar, the
+      ``History``, other callbacks) is therefore the batch's own, not the epoch's running mean.
+    * Only an optimizer built with a float ``learning_rate`` has a learning rate that can be set (Keras
+      refuses to set one over a ``LearningRateSchedule``, as its ``LearningRateScheduler`` does): run
+      the test with a plain optimizer (``keras.optimizers.SGD(momentum=0.9)``, ``Adam()``), then compile
+      with the schedule built from the result (``cyclr.keras.SGD(cyclr.CyclicLR(base_lr, max_lr))``).
+
+    ``result.lrs`` holds the sweep's float64 values; the optimizer trains with them rounded to its
+    variable's dtype (float32). If ``fit`` raises (an error, a KeyboardInterrupt), Keras does not call
+    ``on_train_end`` and nothing is restored: ``find_lr`` restores in that case too.
+
+    Args:
+        start_lr: the first learning rate (> 0).
+        end_lr: the last learning rate (> start_lr).
+        num_steps: batches in the sweep, both ends included (>= 2).
+        mode: "exp" (evenly spaced in log(lr)) or "linear".
+        smooth: weight of the past in the recorder's moving average, in [0, 1).
+        diverge_factor: the divergence threshold of ``RangeTestRecorder`` (> 1); None stops only at the
+            end or at a NaN/inf loss.
+        restore: put the model and the optimizer back as they were when fit began. With False they keep
+            what the sweep made of them, except the learning rate, which is put back in any case.
+        verbose: 0 is silent; 1 prints one line when fit ends: why the sweep stopped, and the suggestion.
+
+    Raises:
+        TypeError: a parameter has the wrong type (see ``LRRangeTest``, ``RangeTestRecorder``). When fit
+            starts, before any batch: the optimizer's learning rate is a schedule or a callable, not a
+            variable.
+        ValueError: a parameter breaks its rule (``end_lr <= start_lr``, ``smooth >= 1``, ...). When fit
+            starts, before any batch: ``steps_per_execution > 1`` (callbacks run once per several
+            batches), or the optimizer has ``gradient_accumulation_steps`` (batches that do not update
+            the weights). After a batch: its logs have no "loss" (a custom ``train_step`` that does not
+            report it); the model and the optimizer are restored first.
+
+    Examples:
+        >>> import numpy as np, keras, cyclr.keras
+        >>> keras.utils.set_random_seed(0)
+        >>> x = np.linspace(-1, 1, 64, dtype="float32")[:, None]
+        >>> model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer=keras.optimizers.SGD(momentum=0.9), loss="mse")
+        >>> finder = cyclr.keras.LRRangeTestCallback(start_lr=1e-4, end_lr=10.0, num_steps=30)
+        >>> _ = model.fit(x, 3 * x, batch_size=8, epochs=4, callbacks=[finder], verbose=0)
+        >>> finder.result.reason, float(model.optimizer.learning_rate)  # the default lr, put back
+        ('diverged', 0.009999999776482582)
+    """
+
+    def __init__(
+        self,
+        start_lr: float = 1e-7,
+        end_lr: float = 10.0,
+        num_steps: int = 100,
+        mode: str = "exp",
+        smooth: float = 0.98,
+        diverge_factor: float | None = 4.0,
+        restore: bool = True,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__()
+        self.spec = LRRangeTest(start_lr=start_lr, end_lr=end_lr, num_steps=num_steps, mode=mode)
+        checked = RangeTestRecorder(self.spec, smooth=smooth, diverge_factor=diverge_factor)  # checks now
+        self.smooth = checked.smooth
+        self.diverge_factor = checked.diverge_factor
+        self.restore = check_bool("restore", restore)
+        self.verbose = check_int("verbose", verbose, minimum=0)
+        self._recorder: RangeTestRecorder | None = None
+        self._result: RangeTestResult | None = None
+        self._saved: list[tuple[Any, np.ndarray]] | None = None
+        self._lr_before: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        spec = self.spec
+        return (
+            f"cyclr.keras.LRRangeTestCallback(start_lr={spec.start_lr!r}, end_lr={spec.end_lr!r}, "
+            f"num_steps={spec.num_steps!r}, mode={spec.mode!r}, smooth={self.smooth!r}, "
+            f"diverge_factor={self.diverge_factor!r}, restore={self.restore!r})"
+        )
+
+    @property
+    def result(self) -> RangeTestResult:
+        """The sweep as a ``RangeTestResult``: after ``fit``, or the sweep so far while it runs.
+
+        Raises:
+            RuntimeError: no batch has been recorded yet (fit has not run with this callback).
+        """
+        if self._result is not None:
+            return self._result
+        if self._recorder is None or self._recorder.step == 0:
+            raise RuntimeError(
+                "no range test has run yet: pass the callback to model.fit(..., callbacks=[callback]) first"
+            )
+        return self._recorder.result()
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._recorder, self._result, self._saved = None, None, None
+        model = self.model
+        optimizer = model.optimizer
+        self._check(model, optimizer)
+        self._warn_if_too_short()
+        self._recorder = RangeTestRecorder(self.spec, smooth=self.smooth, diverge_factor=self.diverge_factor)
+        variables = {id(v): v for v in [*model.variables, *optimizer.variables]}.values()
+        # Copies, not references: JAX donates the arrays of the training state to the compiled step.
+        self._saved = [(v, np.array(ops.convert_to_numpy(v.value), copy=True)) for v in variables]
+        self._lr_before = np.array(ops.convert_to_numpy(optimizer.learning_rate.value), copy=True)
+
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if self._recorder is None or self._recorder.stopped:
+            return
+        model = self.model  # on JAX, this syncs the training state, so what is set here reaches the step
+        model.optimizer.learning_rate = self._recorder.next_lr
+        model.reset_metrics()  # the logged loss is then this batch's alone, not the epoch's running mean
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if self._recorder is None or self._recorder.stopped:
+            return
+        logs = logs or {}
+        if "loss" not in logs:
+            self._put_back()
+            raise ValueError(
+                f"cyclr.keras.LRRangeTestCallback records the loss of each batch from its logs, and the logs "
+                f"of batch {batch} have no 'loss' (their keys: {sorted(logs)}); a custom train_step must "
+                f"return the loss under 'loss'"
+            )
+        if self._recorder.record(logs["loss"]):
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self._recorder is None:
+            return
+        self._put_back()
+        if self._recorder.step:
+            self._result = self._recorder.result()
+        if self.verbose:
+            print(self._summary())
+
+    def _check(self, model: Any, optimizer: Any) -> None:
+        caller = "cyclr.keras.LRRangeTestCallback"
+        if model.steps_per_execution != 1:
+            raise ValueError(
+                f"{caller} sets the learning rate before each batch, and Keras calls callbacks once per "
+                f"steps_per_execution batches: compile with steps_per_execution=1 for the range test, got "
+                f"steps_per_execution={model.steps_per_execution!r}"
+            )
+        accumulation = getattr(optimizer, "gradient_accumulation_steps", None)
+        if accumulation:
+            raise ValueError(
+                f"{caller} takes one optimizer update per batch, and with gradient_accumulation_steps="
+                f"{accumulation!r} most batches do not update the weights: run the range test with an "
+                f"optimizer without it (and the batch size you mean to train with)"
+            )
+        if not isinstance(optimizer.learning_rate, keras.Variable):
+            inner = getattr(optimizer, "inner_optimizer", optimizer)  # a LossScaleOptimizer's own
+            schedule = getattr(inner, "_learning_rate", None)
+            raise TypeError(
+                f"{caller} sets the learning rate before each batch, and the learning rate of "
+                f"{type(optimizer).__name__} is a schedule ({schedule!r}), which Keras does not let one set: "
+                f"compile with a float learning_rate for the range test (such as "
+                f"keras.optimizers.SGD(momentum=0.9)), then with the schedule the result suggests"
+            )
+
+    def _warn_if_too_short(self) -> None:
+        params = self.params or {}
+        epochs, steps = params.get("epochs"), params.get("steps")
+        needed = self.spec.num_steps
+        if epochs and steps and epochs * steps < needed:
+            warnings.warn(
+                f"the range test needs num_steps={needed} batches, but fit runs {epochs} epoch(s) of {steps} "
+                f"batches ({epochs * steps}): the result will be 'incomplete'; pass "
+                f"epochs={math.ceil(needed / steps)} or more (fit stops when the sweep does)",
+                stacklevel=2,
+            )
+
+    def _put_back(self) -> None:
+        """Assign the saved variables back (or, with ``restore=False``, only the learning rate); once."""
+        if self._saved is None:
+            return
+        model = self.model  # on JAX, syncs first: the saved values then replace the trained ones
+        if self.restore:
+            for variable, value in self._saved:
+                variable.assign(value)
+        else:
+            model.optimizer.learning_rate = self._lr_before
+        self._saved = None
+
+    def _summary(self) -> str:
+        if self._result is None:
+            return "LR range test: no batch was trained"
+        result = self._result
+        line = (
+            f"LR range test: {result.reason} at batch {result.stopped_at} (lr {result.lrs[-1]:.3g}, "
+            f"loss {result.losses[-1]:.4g})"
+        )
+        try:
+            suggestion = result.suggestion
+        except ValueError as error:
+            return f"{line}; no suggestion: {error}"
+        return f"{line}; suggested base_lr {suggestion.base_lr:.3g}, max_lr {suggestion.max_lr:.3g}"
+
+
+LRFinder = LRRangeTestCallback
+"""A short name for ``LRRangeTestCallback`` (the name of the Keras LR-finder callbacks users know)."""
+
+
+def find_lr(
+    model: keras.Model,
+    x: Any = None,
+    y: Any = None,
+    *,
+    batch_size: int | None = None,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_steps: int = 100,
+    mode: str = "exp",
+    smooth: float = 0.98,
+    diverge_factor: float | None = 4.0,
+    verbose: int = 0,
+    **fit_kwargs: Any,
+) -> RangeTestResult:
+    """Run the LR range test on a compiled Keras model and put the model back: one call.
+
+    ``model.fit(x, y, batch_size=..., epochs=num_steps, callbacks=[LRRangeTestCallback(...)])``: every
+    epoch has at least one batch, so ``num_steps`` epochs are always enough, and the callback stops fit
+    when the sweep ends. The model's and the optimizer's variables are restored afterwards, also when
+    fit raises (a KeyboardInterrupt included).
+
+    Args:
+        model: a compiled model whose optimizer has a float learning rate.
+        x: the inputs, as for ``model.fit`` (arrays, a dataset, a generator...).
+        y: the targets, as for ``model.fit``.
+        batch_size: as for ``model.fit`` (None: Keras' 32, or the dataset's batches).
+        start_lr: the first learning rate (> 0).
+        end_lr: the last learning rate (> start_lr).
+        num_steps: batches in the sweep, both ends included (>= 2).
+        mode: "exp" (evenly spaced in log(lr)) or "linear".
+        smooth: weight of the past in the moving average of the stop rule, in [0, 1).
+        diverge_factor: the divergence threshold (> 1); None runs to the end or to a NaN/inf loss.
+        verbose: passed to ``model.fit`` (its progress bar) and to the callback (a summary line).
+        **fit_kwargs: other arguments of ``model.fit`` (``shuffle``, ``sample_weight``, ``callbacks``,
+            ``steps_per_epoch``...); not ``epochs``.
+
+    Returns:
+        The ``RangeTestResult``: ``suggestion``, ``plot()``, ``to_csv()``...
+
+    Raises:
+        TypeError: ``epochs`` given; the errors of ``LRRangeTestCallback``.
+        ValueError: the errors of ``LRRangeTestCallback``.
+        RuntimeError: fit trained no batch (an ``initial_epoch`` of ``num_steps`` or more, say).
+
+    Examples:
+        >>> import numpy as np, keras, cyclr.keras
+        >>> keras.utils.set_random_seed(0)
+        >>> x = np.linspace(-1, 1, 64, dtype="float32")[:, None]
+        >>> model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        >>> model.compile(optimizer=keras.optimizers.SGD(), loss="mse")
+        >>> result = cyclr.keras.find_lr(model, x, 3 * x, batch_size=8, start_lr=1e-4, num_steps=30)
+        >>> result.reason, int(model.optimizer.iterations)  # the model is as it was
+        ('diverged', 0)
+    """
+    if "epochs" in fit_kwargs:
+        raise TypeError(
+            f"cyclr.keras.find_lr runs as many epochs as the sweep needs and stops with it; got "
+            f"epochs={fit_kwargs['epochs']!r} (pass num_steps for the sweep's length)"
+        )
+    finder = LRRangeTestCallback(
+        start_lr=start_lr,
+        end_lr=end_lr,
+        num_steps=num_steps,
+        mode=mode,
+        smooth=smooth,
+        diverge_factor=diverge_factor,
+        restore=True,
+        verbose=verbose,
+    )
+    callbacks = [*(fit_kwargs.pop("callbacks", None) or ()), finder]
+    try:
+        model.fit(
+            x, y, batch_size=batch_size, epochs=num_steps, verbose=verbose, callbacks=callbacks, **fit_kwargs
+        )
+    finally:
+        finder._put_back()  # after on_train_end, nothing is left to do
+    return finder.result
