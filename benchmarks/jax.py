@@ -136,7 +136,8 @@ def vectorized_rows() -> list[Row]:
         ours = best_of(lambda: jax.block_until_ready(schedule(counts)), repeat=5)  # noqa: B023
         lr_at = best_of(lambda: spec.lr_at(steps), repeat=3)  # noqa: B023
         precompute = best_of(lambda: spec.precompute(NUM_COUNTS), repeat=3)  # noqa: B023
-        what = f"lr of 10M counts, one jitted call, {mode} {waveform}"
+        shape = "" if waveform == "triangular" else f", {waveform} waveform"
+        what = f"lr of 10M counts, one jitted call, {mode}{shape}"
         rows.append(Row(what, ours, "numpy spec.lr_at(np.arange(10M))", lr_at))
         rows.append(Row(what, ours, "numpy spec.precompute(10M)", precompute))
     return rows
