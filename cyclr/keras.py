@@ -248,11 +248,19 @@ class _SpecOptimizer:
             self._step_momentum = self.current_momentum
         return ops.cast(self._step_momentum, variable.dtype)
 
-    def _spec_config(self, config: dict[str, Any]) -> dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
+        """Keras' config with ``spec`` (``spec.to_dict()``) and ``group`` instead of the lr and the
+        scheduled momentum (SGD) or beta_1 (Adam)."""
+        config = super().get_config()  # type: ignore[misc]
         del config["learning_rate"]
         if self._momentum_formula is not None:
             del config[self._momentum_name]
         return {**config, "spec": self.spec.to_dict(), "group": self.group}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Any:
+        config = dict(config)
+        return cls(from_dict(config.pop("spec")), **config)
 
 
 @keras.saving.register_keras_serializable(package="cyclr")
@@ -313,15 +321,6 @@ class SGD(_SpecOptimizer, keras.optimizers.SGD):
         else:
             self.assign_add(variable, velocity)
         return None
-
-    def get_config(self) -> dict[str, Any]:
-        """Keras' config with ``spec`` (``spec.to_dict()``) and ``group`` instead of the lr/momentum."""
-        return self._spec_config(super().get_config())
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> SGD:
-        config = dict(config)
-        return cls(from_dict(config.pop("spec")), **config)
 
 
 @keras.saving.register_keras_serializable(package="cyclr")
@@ -384,15 +383,6 @@ class Adam(_SpecOptimizer, keras.optimizers.Adam):
             v = v_hat
         self.assign_sub(variable, ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), self.epsilon)))
         return None
-
-    def get_config(self) -> dict[str, Any]:
-        """Keras' config with ``spec`` (``spec.to_dict()``) and ``group`` instead of the lr/beta_1."""
-        return self._spec_config(super().get_config())
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any], custom_objects: Any = None) -> Adam:
-        config = dict(config)
-        return cls(from_dict(config.pop("spec")), **config)
 
 
 # -- the LR range test in model.fit ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from cyclr.cyclic import MODES, WAVEFORMS
@@ -35,3 +36,28 @@ def cyclic_kwargs(draw: st.DrawFn, groups: int | None = None, waveforms: bool = 
     if waveforms:
         kwargs["waveform"] = draw(st.sampled_from(WAVEFORMS))
     return kwargs
+
+
+@st.composite
+def one_cycle_kwargs(draw: st.DrawFn, groups: int | None = None) -> dict:
+    """Keyword arguments of a valid OneCycleLR, torch's too: never ``pct_start * total_steps == 1``,
+    where torch divides by zero (and cyclr refuses the spec)."""
+
+    def per_group(values: st.SearchStrategy) -> object:
+        return draw(values) if groups is None else [draw(values) for _ in range(groups)]
+
+    total_steps = draw(st.integers(1, 400))
+    pct_start = draw(st.floats(0.0, 1.0))
+    assume(float(pct_start * total_steps) != 1.0)
+    return {
+        "max_lr": per_group(st.floats(1e-4, 1.0)),
+        "total_steps": total_steps,
+        "pct_start": pct_start,
+        "anneal_strategy": draw(st.sampled_from(["cos", "linear"])),
+        "cycle_momentum": draw(st.booleans()),
+        "base_momentum": per_group(st.floats(0.5, 0.9)),
+        "max_momentum": per_group(st.floats(0.85, 0.99)),
+        "div_factor": draw(st.floats(1.0, 1e3)),
+        "final_div_factor": draw(st.floats(1.0, 1e5)),
+        "three_phase": draw(st.booleans()),
+    }

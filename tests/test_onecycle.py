@@ -7,34 +7,13 @@ import numpy as np
 import optax
 import pytest
 import torch
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 from oracle import assert_close, torch_trajectory, ulps
+from strategies import one_cycle_kwargs
 
 import cyclr
 from cyclr import OneCycleLR
-
-
-@st.composite
-def one_cycle_kwargs(draw: st.DrawFn, groups: int | None = None) -> dict:
-    def per_group(values):
-        return draw(values) if groups is None else [draw(values) for _ in range(groups)]
-
-    total_steps = draw(st.integers(2, 400))
-    pct_start = draw(st.floats(0.0, 1.0))
-    assume(float(pct_start * total_steps) != 1.0)  # torch divides by zero there; we refuse (tested below)
-    return {
-        "max_lr": per_group(st.floats(1e-4, 1.0)),
-        "total_steps": total_steps,
-        "pct_start": pct_start,
-        "anneal_strategy": draw(st.sampled_from(["cos", "linear"])),
-        "cycle_momentum": draw(st.booleans()),
-        "base_momentum": per_group(st.floats(0.5, 0.9)),
-        "max_momentum": per_group(st.floats(0.85, 0.99)),
-        "div_factor": draw(st.floats(1.0, 1e3)),
-        "final_div_factor": draw(st.floats(1.0, 1e5)),
-        "three_phase": draw(st.booleans()),
-    }
 
 
 def torch_one_cycle(kwargs: dict, groups: int = 1, optimizer: str = "sgd"):
