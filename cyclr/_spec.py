@@ -51,6 +51,13 @@ class Spec:
 
     The step counts scheduler steps taken, like torch's ``last_epoch``: step 0 is the value set before
     the first optimizer step.
+
+    Examples:
+        >>> import cyclr
+        >>> spec = cyclr.OneCycleLR(max_lr=0.1, total_steps=100)
+        >>> isinstance(spec, cyclr.Spec), spec.groups, spec.has_momentum
+        (True, None, True)
+        >>> lr, momentum = spec(0)
     """
 
     QUANTITIES: ClassVar[tuple[str, str]] = ("lr", "momentum")

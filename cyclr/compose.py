@@ -54,6 +54,12 @@ class Warmup(Spec):
         TypeError: ``spec`` is not a cyclr spec; ``warmup_steps`` is not an integer.
         ValueError: ``warmup_steps < 1``; ``start_lr`` NaN/inf/negative, or a sequence whose length
             differs from the spec's parameter groups (a float applies to every group).
+
+    Examples:
+        >>> import cyclr
+        >>> spec = Warmup(cyclr.CosineAnnealingLR(base_lr=0.1, T_max=100), warmup_steps=10)
+        >>> spec.lr_at([0, 5, 10]).tolist(), spec.momentum_at(5)
+        ([0.0, 0.05, 0.1], None)
     """
 
     spec: Spec
@@ -105,6 +111,12 @@ class Join(Spec):
         ValueError: no specs; ``len(boundaries) != len(specs) - 1``; boundaries not strictly increasing
             positive integers; specs with different numbers of parameter groups; some specs scheduling
             momentum and others not.
+
+    Examples:
+        >>> import cyclr
+        >>> spec = Join([cyclr.CosineAnnealingLR(0.1, T_max=10), cyclr.CosineAnnealingLR(0.01, T_max=10)], [10])
+        >>> spec.lr_at([0, 9, 10, 11]).round(4).tolist()
+        [0.1, 0.0024, 0.01, 0.0098]
     """
 
     specs: Sequence[Spec]

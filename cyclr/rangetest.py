@@ -448,6 +448,12 @@ class Suggestion:
         minimum: where the smoothed loss is lowest.
         curve_lrs: the learning rates of the zero-phase smoothed curve the four were read from.
         curve_losses: that curve (in the loss's units, also with ``log_loss``).
+
+    Examples:
+        >>> lrs = np.logspace(-6, 0, 61)
+        >>> suggestion = suggest(lrs, 1 / (1 + (lrs / 1e-3) ** 2) + (lrs / 0.3) ** 2)
+        >>> suggestion.base_lr < suggestion.steepest.lr < suggestion.max_lr < suggestion.minimum.lr
+        True
     """
 
     base: LRPoint
