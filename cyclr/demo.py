@@ -10,6 +10,7 @@ for the plot, matplotlib.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,8 +50,12 @@ def load_digits_split(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return images[:split], labels[:split], images[split:], labels[split:]
 
 
+@functools.cache
 def sgd_momentum() -> Callable[..., None]:
-    """The optimizer, a numba kernel: ``velocity = MOMENTUM * velocity - lr * grads; params += velocity``."""
+    """The optimizer, a numba kernel: ``velocity = MOMENTUM * velocity - lr * grads; params += velocity``.
+
+    Built once (numba is imported only when the demo runs) and shared by the range test and every run.
+    """
     import numba
 
     @numba.njit
