@@ -64,8 +64,29 @@ class Spec:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if not cls.__name__.startswith("_"):
-            _REGISTRY[cls.__name__] = cls
+        # Only cyclr's own classes are known by name: a user's subclass called "CyclicLR" must never
+        # replace the built-in in from_dict, load_state_dict, Keras' from_config or the CLI's --config.
+        if not cls.__name__.startswith("_") and cls.__module__.split(".")[0] == "cyclr":
+            _REGISTRY.setdefault(cls.__name__, cls)
+
+    # -- pickling and copying -------------------------------------------------------------------------
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the spec's plain data, rebuilt (and validated) by ``from_dict`` on load.
+
+        The formulas cached on the instance are closures, which cannot be pickled; they are rebuilt on
+        first use. A spec holding code (a custom ``scale_fn``) or of a class that is not cyclr's own is
+        rebuilt from its constructor arguments instead. ``torch.load(weights_only=True)`` loads a
+        pickled spec once ``cyclr.from_dict`` is allowed: ``torch.serialization.add_safe_globals([
+        cyclr.from_dict])``.
+        """
+        if _REGISTRY.get(type(self).__name__) is type(self):
+            try:
+                return (from_dict, (self.to_dict(),))
+            except ValueError:  # a Python callable inside: keep the objects themselves
+                pass
+        arguments = {name: getattr(self, name) for name in _parameter_names(type(self))}
+        return (_rebuild, (type(self), arguments))
 
     # -- what a subclass supplies --------------------------------------------------------------------
 
@@ -241,6 +262,11 @@ class Spec:
         return data
 
 
+def _rebuild(cls: type[Spec], arguments: dict[str, Any]) -> Spec:
+    """Unpickle a spec from its constructor arguments (see ``Spec.__reduce__``)."""
+    return cls(**arguments)
+
+
 def _parameter_names(cls: type[Spec]) -> list[str]:
     """The constructor's parameters, in order (private derived fields excluded)."""
     return [field.name for field in dataclasses.fields(cls) if field.init]  # type: ignore[arg-type]
@@ -273,7 +299,7 @@ def from_dict(data: Mapping[str, Any]) -> Spec:
         raise TypeError(f"from_dict expects a mapping, got {type(data).__name__}")
     params = dict(data)
     name = params.pop("schedule", None)
-    if name not in _REGISTRY:
+    if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(f"unknown schedule {name!r}; known: {sorted(_REGISTRY)}")
     cls = _REGISTRY[name]
     names = set(_parameter_names(cls))
