@@ -22,9 +22,10 @@ from __future__ import annotations
 import functools
 import importlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -76,8 +77,10 @@ class Runs:
 
     def iterations_to(self, target: float) -> list[int | None]:
         """Per seed, the first measured iteration with test accuracy >= ``target`` (None: never)."""
-        return [next((step for step, value in zip(self.steps, history) if value >= target), None)
-                for history in self.accuracy]
+        return [
+            next((step for step, value in zip(self.steps, history, strict=True) if value >= target), None)
+            for history in self.accuracy
+        ]
 
 
 @dataclass(frozen=True)
@@ -95,15 +98,17 @@ class Report:
         rows = []
         for runs in self.runs:
             reached = [step for step in runs.iterations_to(self.target) if step is not None]
-            rows.append({
-                "name": runs.name,
-                "final_mean": float(runs.final.mean()),
-                "final_std": float(runs.final.std()),
-                "reached": len(reached),
-                "seeds": len(runs.accuracy),
-                "iterations_mean": float(np.mean(reached)) if reached else None,
-                "iterations_std": float(np.std(reached)) if reached else None,
-            })
+            rows.append(
+                {
+                    "name": runs.name,
+                    "final_mean": float(runs.final.mean()),
+                    "final_std": float(runs.final.std()),
+                    "reached": len(reached),
+                    "seeds": len(runs.accuracy),
+                    "iterations_mean": float(np.mean(reached)) if reached else None,
+                    "iterations_std": float(np.std(reached)) if reached else None,
+                }
+            )
         return rows
 
 
@@ -203,8 +208,9 @@ def accuracy(params: np.ndarray, images: np.ndarray, labels: np.ndarray) -> floa
     return float((logits.argmax(axis=1) == labels).mean())
 
 
-def train(update: Callable[..., None], data: tuple[np.ndarray, ...], epochs: int, seed: int,
-          evaluate_every: int) -> tuple[list[int], list[float]]:
+def train(
+    update: Callable[..., None], data: tuple[np.ndarray, ...], epochs: int, seed: int, evaluate_every: int
+) -> tuple[list[int], list[float]]:
     """One run: ``epochs`` epochs of batches from ``seed``; test accuracy every ``evaluate_every`` steps."""
     train_x, train_y, test_x, test_y = data
     params = initial_params(seed)
@@ -225,7 +231,7 @@ def train(update: Callable[..., None], data: tuple[np.ndarray, ...], epochs: int
 
 
 def range_test(data: tuple[np.ndarray, ...], seed: int) -> RangeTestResult:
-    """``find_lr`` on this network and optimizer: 150 steps from lr 1e-4 to 10, then the weights are dropped."""
+    """``find_lr`` on this network and optimizer: 150 steps from lr 1e-4 to 10; the weights are dropped."""
     train_x, train_y = data[0], data[1]
     apply = sgd_momentum()
     params = initial_params(seed)
@@ -250,7 +256,9 @@ def schedules(steps_per_epoch: int, base_lr: float, max_lr: float) -> dict[str, 
     step_size = 2 * steps_per_epoch
     fixed = max_lr / 3
     return {
-        f"fixed {fixed:.3g}": CyclicLR(base_lr=fixed, max_lr=fixed, step_size_up=step_size, cycle_momentum=False),
+        f"fixed {fixed:.3g}": CyclicLR(
+            base_lr=fixed, max_lr=fixed, step_size_up=step_size, cycle_momentum=False
+        ),
         "triangular": CyclicLR(base_lr=base_lr, max_lr=max_lr, step_size_up=step_size, cycle_momentum=False),
         "triangular2": CyclicLR(
             base_lr=base_lr, max_lr=max_lr, step_size_up=step_size, mode="triangular2", cycle_momentum=False
@@ -266,19 +274,27 @@ def measure(epochs: int = 12, seed: int = 0, seeds: int = 5, out: Callable[[str]
     """
     data = load_digits_split(seed)
     steps_per_epoch = len(data[1]) // BATCH
-    out(f"digits: {len(data[1])} training and {len(data[3])} test images; {steps_per_epoch} steps of {BATCH} "
-        f"per epoch; a 64-{HIDDEN}-10 ReLU network, SGD with momentum {MOMENTUM} (a numba kernel calling cyclr)")
+    out(
+        f"digits: {len(data[1])} training and {len(data[3])} test images; {steps_per_epoch} steps of {BATCH} "
+        f"per epoch; a 64-{HIDDEN}-10 ReLU network, SGD with momentum {MOMENTUM} "
+        "(a numba kernel calling cyclr)"
+    )
     sweep = range_test(data, seed)
     try:
         base_lr, max_lr = sweep.suggestion.base_lr, sweep.suggestion.max_lr
-        out(f"LR range test: {len(sweep.lrs)} steps ({sweep.reason}); suggested base_lr {base_lr:.3g}, max_lr {max_lr:.3g}")
+        out(
+            f"LR range test: {len(sweep.lrs)} steps ({sweep.reason}); "
+            f"suggested base_lr {base_lr:.3g}, max_lr {max_lr:.3g}"
+        )
     except ValueError as error:
         base_lr, max_lr = FALLBACK_RANGE
         out(f"LR range test gave no suggestion ({error}); using base_lr {base_lr}, max_lr {max_lr}")
     every = max(1, steps_per_epoch // EVALS_PER_EPOCH)
     runs = []
     for name, spec in schedules(steps_per_epoch, base_lr, max_lr).items():
-        update, started, histories, steps = make_update(spec), time.perf_counter(), [], []
+        update, started = make_update(spec), time.perf_counter()
+        histories: list[tuple[float, ...]] = []
+        steps: list[int] = []
         for offset in range(seeds):
             steps, history = train(update, data, epochs, seed + offset, every)
             histories.append(tuple(history))
@@ -291,14 +307,21 @@ def describe(report: Report) -> list[str]:
     """The report as lines of text: a table, then what it says, in numbers."""
     rows = report.summary()
     seeds = rows[0]["seeds"]
-    lines = [f"\n{seeds} seeds; target accuracy {report.target:.4f} (the fixed lr's mean final accuracy, as the "
-             "paper's Table 1 compares)",
-             f"{'schedule':<14} {'final accuracy':>18} {'iterations to target':>22} {'reached':>8}"]
+    lines = [
+        f"\n{seeds} seeds; target accuracy {report.target:.4f} (the fixed lr's mean final accuracy, as the "
+        "paper's Table 1 compares)",
+        f"{'schedule':<14} {'final accuracy':>18} {'iterations to target':>22} {'reached':>8}",
+    ]
     for row in rows:
-        iterations = ("never" if row["iterations_mean"] is None
-                      else f"{row['iterations_mean']:.0f} +- {row['iterations_std']:.0f}")
-        lines.append(f"{row['name']:<14} {row['final_mean']:>9.4f} +- {row['final_std']:.4f} {iterations:>22} "
-                     f"{row['reached']:>4}/{row['seeds']}")
+        iterations = (
+            "never"
+            if row["iterations_mean"] is None
+            else f"{row['iterations_mean']:.0f} +- {row['iterations_std']:.0f}"
+        )
+        lines.append(
+            f"{row['name']:<14} {row['final_mean']:>9.4f} +- {row['final_std']:.4f} {iterations:>22} "
+            f"{row['reached']:>4}/{row['seeds']}"
+        )
     fixed = rows[0]
     for row in rows[1:]:
         if row["iterations_mean"] is None:
@@ -306,19 +329,29 @@ def describe(report: Report) -> list[str]:
         elif fixed["iterations_mean"] is None:
             speed = f"reached the target in {row['iterations_mean']:.0f} iterations; the fixed lr never did"
         else:
-            speed = (f"reached the target in {row['iterations_mean'] / fixed['iterations_mean']:.2f}x the fixed "
-                     f"lr's iterations ({row['reached']}/{row['seeds']} seeds vs {fixed['reached']}/{fixed['seeds']})")
+            speed = (
+                f"reached the target in {row['iterations_mean'] / fixed['iterations_mean']:.2f}x the fixed "
+                f"lr's iterations ({row['reached']}/{row['seeds']} seeds "
+                f"vs {fixed['reached']}/{fixed['seeds']})"
+            )
         difference = row["final_mean"] - fixed["final_mean"]
         spread = float(np.hypot(row["final_std"], fixed["final_std"]))
         verdict = "within" if abs(difference) <= spread else "beyond"
-        lines.append(f"{row['name']}: {speed}; final accuracy {difference:+.4f} vs fixed ({verdict} the spread "
-                     f"{spread:.4f})")
+        lines.append(
+            f"{row['name']}: {speed}; final accuracy {difference:+.4f} vs fixed ({verdict} the spread "
+            f"{spread:.4f})"
+        )
     lines.append("times: " + ", ".join(f"{runs.name} {runs.seconds:.2f} s" for runs in report.runs))
     return lines
 
 
-def run(epochs: int = 12, seed: int = 0, seeds: int = 5,
-        plot: Path | str | Callable[[Any], None] | None = "cyclr_demo.png", out: Callable[[str], Any] = print) -> Report:
+def run(
+    epochs: int = 12,
+    seed: int = 0,
+    seeds: int = 5,
+    plot: Path | str | Callable[[Any], None] | None = "cyclr_demo.png",
+    out: Callable[[str], Any] = print,
+) -> Report:
     """Measure (see ``measure``), print the report, and draw the figure.
 
     Args:
@@ -369,7 +402,7 @@ def draw(report: Report) -> Any:
     figure = pyplot.figure(figsize=(12, 6.5))
     top = figure.add_subplot(2, 2, 1)
     bottom = figure.add_subplot(2, 2, 3, sharex=top)
-    for color, runs in zip(("C0", "C1", "C2"), report.runs):
+    for color, runs in zip(("C0", "C1", "C2"), report.runs, strict=False):
         steps, values = np.array(runs.steps), np.array(runs.accuracy)
         mean, spread = values.mean(axis=0), values.std(axis=0)
         top.plot(steps, mean, color=color, label=runs.name)
@@ -379,11 +412,15 @@ def draw(report: Report) -> Any:
             top.axvline(float(np.mean(reached)), color=color, ls=":", lw=1)
         lr_steps = np.arange(steps[-1])
         bottom.plot(lr_steps, runs.spec.lr_at(lr_steps), color=color, label=runs.name)
-    top.axhline(report.target, color="k", ls="--", lw=1, label=f"target {report.target:.3f} (fixed lr's final)")
+    top.axhline(
+        report.target, color="k", ls="--", lw=1, label=f"target {report.target:.3f} (fixed lr's final)"
+    )
     top.set_ylim(max(0.0, report.target - 0.12), 1.0)
     top.set_ylabel("test accuracy")
-    top.set_title(f"mean +- std over {len(report.runs[0].accuracy)} seeds; dotted: mean iterations to the target",
-                  fontsize=10)
+    top.set_title(
+        f"mean +- std over {len(report.runs[0].accuracy)} seeds; dotted: mean iterations to the target",
+        fontsize=10,
+    )
     top.legend(fontsize=8, loc="lower right")
     bottom.set_ylabel("learning rate")
     bottom.set_xlabel("iteration")
@@ -393,8 +430,13 @@ def draw(report: Report) -> Any:
         suggestion: Any = report.sweep.suggestion
     except ValueError as error:
         suggestion = str(error)
-    plot_sweep(report.sweep.lrs, report.sweep.losses, suggestion=suggestion, ax=right,
-               title=sweep_title(report.sweep, suggestion))
+    plot_sweep(
+        report.sweep.lrs,
+        report.sweep.losses,
+        suggestion=suggestion,
+        ax=right,
+        title=sweep_title(report.sweep, suggestion),
+    )
     if isinstance(suggestion, str):
         right.legend(fontsize=8)
     figure.tight_layout()

@@ -17,6 +17,10 @@ from .cyclic import CyclicLR
 from .onecycle import OneCycleLR
 from .rangetest import LRRangeTest
 
+MAX_PLOT_STEPS = 10_000_000
+"""The most steps ``plot`` draws: one point per step; more is memory, not ink."""
+INT64_MAX = 2**63 - 1
+
 
 def require_matplotlib() -> Any:
     """``matplotlib.pyplot``, or an ImportError that names the extra to install."""
@@ -46,7 +50,11 @@ def natural_length(spec: Spec) -> int:
     if isinstance(spec, Warmup):
         return spec.warmup_steps + natural_length(spec.spec)
     if isinstance(spec, Join):
-        return spec.boundaries[-1] + natural_length(spec.specs[-1]) if spec.boundaries else natural_length(spec.specs[0])
+        return (
+            spec.boundaries[-1] + natural_length(spec.specs[-1])
+            if spec.boundaries
+            else natural_length(spec.specs[0])
+        )
     if isinstance(spec, LRRangeTest):
         return spec.num_steps
     return 1000
@@ -92,12 +100,14 @@ def cycle_boundaries(spec: Spec, start: int, stop: int) -> list[int]:
     elif isinstance(spec, CosineAnnealingLR):
         marks = list(range(-(-start // spec.T_max) * spec.T_max, stop, spec.T_max))
     elif isinstance(spec, Warmup):
-        inner = cycle_boundaries(spec.spec, max(0, start - spec.warmup_steps), max(0, stop - spec.warmup_steps))
+        inner = cycle_boundaries(
+            spec.spec, max(0, start - spec.warmup_steps), max(0, stop - spec.warmup_steps)
+        )
         marks = [0] + [spec.warmup_steps + mark for mark in inner]
     elif isinstance(spec, Join):
         starts = [0, *spec.boundaries]
         ends = [*spec.boundaries, stop]
-        for begin, end, part in zip(starts, ends, spec.specs):
+        for begin, end, part in zip(starts, ends, spec.specs, strict=True):
             inner = cycle_boundaries(part, max(0, start - begin), max(0, min(end, stop) - begin))
             marks += [begin + mark for mark in inner if begin + mark < end]
     return sorted({mark for mark in marks if start <= mark < stop})
@@ -112,13 +122,15 @@ def plot(spec: Spec, num_steps: int | None = None, ax: Any = None, *, start: int
         spec: any cyclr spec.
         num_steps: how many steps to draw (default: ``natural_length(spec)``).
         ax: a matplotlib Axes to draw on (default: a new figure).
-        start: the first step drawn.
+        start: the first step drawn; ``start + num_steps - 1`` must fit int64 (at most ``2**63 - 1``).
 
     Returns:
         The Axes holding the lr curve (the momentum axis is its ``twinx()``).
 
     Raises:
         ImportError: matplotlib is not installed (``pip install "cyclr[plot]"``).
+        ValueError: ``num_steps`` is not a positive integer or is over ``MAX_PLOT_STEPS``; ``start`` is
+            negative; the last step is beyond int64.
 
     Examples:
         >>> import cyclr
@@ -131,6 +143,13 @@ def plot(spec: Spec, num_steps: int | None = None, ax: Any = None, *, start: int
         raise TypeError(f"plot expects a cyclr spec, got {type(spec).__name__}")
     num_steps = natural_length(spec) if num_steps is None else check_int("num_steps", num_steps, minimum=1)
     start = check_int("start", start, minimum=0)
+    if num_steps > MAX_PLOT_STEPS:
+        raise ValueError(f"num_steps must be at most {MAX_PLOT_STEPS} (one point per step), got {num_steps}")
+    if start + num_steps - 1 > INT64_MAX:
+        raise ValueError(
+            f"start + num_steps - 1 must be at most 2**63 - 1 = {INT64_MAX} (steps are int64 "
+            f"on the numpy path), got {start + num_steps - 1}"
+        )
     if ax is None:
         _, ax = pyplot.subplots(figsize=(8, 3.5))
     steps = np.arange(start, start + num_steps)

@@ -25,14 +25,28 @@ def table(output: str) -> list[list[str]]:
 
 
 def test_show_chosen_steps(capsys):
-    status, out, err = run(capsys, "show", "--mode", "triangular2", "--base-lr", "1e-4", "--max-lr", "1e-3",
-                           "--step-size-up", "1000", "--steps", "0,1000,3000")
+    status, out, err = run(
+        capsys,
+        "show",
+        "--mode",
+        "triangular2",
+        "--base-lr",
+        "1e-4",
+        "--max-lr",
+        "1e-3",
+        "--step-size-up",
+        "1000",
+        "--steps",
+        "0,1000,3000",
+    )
     assert status == 0 and err == ""
     spec = cyclr.CyclicLR(base_lr=1e-4, max_lr=1e-3, step_size_up=1000, mode="triangular2")
     assert out.splitlines()[0] == repr(spec)
     rows = table(out)
     assert [int(row[0]) for row in rows] == [0, 1000, 3000]
-    assert [float(row[1]) for row in rows] == pytest.approx([spec.lr_at(k) for k in (0, 1000, 3000)], rel=1e-5)
+    assert [float(row[1]) for row in rows] == pytest.approx(
+        [spec.lr_at(k) for k in (0, 1000, 3000)], rel=1e-5
+    )
 
 
 def test_show_every(capsys):
@@ -41,17 +55,31 @@ def test_show_every(capsys):
     assert [int(row[0]) for row in table(out)] == list(range(0, 8000, 250))
 
 
-@pytest.mark.parametrize(("argv", "spec"), [
-    (["--schedule", "one-cycle", "--max-lr", "0.1", "--total-steps", "1000", "--three-phase"],
-     cyclr.OneCycleLR(max_lr=0.1, total_steps=1000, three_phase=True)),
-    (["--schedule", "sgdr", "--base-lr", "0.1", "--T-0", "100", "--T-mult", "2", "--eta-min", "1e-4"],
-     cyclr.CosineAnnealingWarmRestarts(base_lr=0.1, T_0=100, T_mult=2, eta_min=1e-4)),
-    (["--schedule", "cosine", "--base-lr", "0.1,0.2", "--T-max", "50"], cyclr.CosineAnnealingLR(base_lr=[0.1, 0.2], T_max=50)),
-    (["--waveform", "cosine", "--no-cycle-momentum", "--step-size-down", "300"],
-     cyclr.CyclicLR(waveform="cosine", cycle_momentum=False, step_size_down=300)),
-    (["--schedule", "cyclic", "--warmup-steps", "100", "--warmup-start-lr", "1e-5"],
-     cyclr.warmup(cyclr.CyclicLR(), 100, 1e-5)),
-])
+@pytest.mark.parametrize(
+    ("argv", "spec"),
+    [
+        (
+            ["--schedule", "one-cycle", "--max-lr", "0.1", "--total-steps", "1000", "--three-phase"],
+            cyclr.OneCycleLR(max_lr=0.1, total_steps=1000, three_phase=True),
+        ),
+        (
+            ["--schedule", "sgdr", "--base-lr", "0.1", "--T-0", "100", "--T-mult", "2", "--eta-min", "1e-4"],
+            cyclr.CosineAnnealingWarmRestarts(base_lr=0.1, T_0=100, T_mult=2, eta_min=1e-4),
+        ),
+        (
+            ["--schedule", "cosine", "--base-lr", "0.1,0.2", "--T-max", "50"],
+            cyclr.CosineAnnealingLR(base_lr=[0.1, 0.2], T_max=50),
+        ),
+        (
+            ["--waveform", "cosine", "--no-cycle-momentum", "--step-size-down", "300"],
+            cyclr.CyclicLR(waveform="cosine", cycle_momentum=False, step_size_down=300),
+        ),
+        (
+            ["--schedule", "cyclic", "--warmup-steps", "100", "--warmup-start-lr", "1e-5"],
+            cyclr.warmup(cyclr.CyclicLR(), 100, 1e-5),
+        ),
+    ],
+)
 def test_every_family_member_from_flags(capsys, argv, spec):
     status, out, err = run(capsys, "show", "--steps", "0,1,77", *argv)
     assert status == 0, err
@@ -81,8 +109,24 @@ def test_config_file_of_a_composed_spec(capsys, tmp_path):
 @pytest.mark.parametrize("fmt", ["csv", "json", "npy"])
 def test_export(capsys, tmp_path, fmt):
     output = tmp_path / f"schedule.{fmt}"
-    status, out, _ = run(capsys, "export", "--format", fmt, "-o", str(output), "--num-steps", "100", "--start", "5",
-                         "--step-size-up", "20", "--base-lr", "0.1,0.2", "--max-lr", "1,2")
+    status, out, _ = run(
+        capsys,
+        "export",
+        "--format",
+        fmt,
+        "-o",
+        str(output),
+        "--num-steps",
+        "100",
+        "--start",
+        "5",
+        "--step-size-up",
+        "20",
+        "--base-lr",
+        "0.1,0.2",
+        "--max-lr",
+        "1,2",
+    )
     assert status == 0 and "wrote 100 steps" in out
     spec = cyclr.CyclicLR(base_lr=[0.1, 0.2], max_lr=[1, 2], step_size_up=20)
     lr, momentum = spec.precompute(100, start=5)
@@ -102,29 +146,61 @@ def test_export(capsys, tmp_path, fmt):
 
 def test_plot(capsys, tmp_path):
     output = tmp_path / "schedule.png"
-    status, out, _ = run(capsys, "plot", "-o", str(output), "--schedule", "one-cycle", "--max-lr", "0.1", "--total-steps", "300")
+    status, out, _ = run(
+        capsys,
+        "plot",
+        "-o",
+        str(output),
+        "--schedule",
+        "one-cycle",
+        "--max-lr",
+        "0.1",
+        "--total-steps",
+        "300",
+    )
     assert status == 0 and output.read_bytes()[:4] == b"\x89PNG"
 
 
 # -- one clear line, exit status 2, no traceback ----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["show", "--mode", "triangle"], "cyclr: error: mode must be one of ['triangular', 'triangular2', 'exp_range'], got 'triangle'; did you mean 'triangular'?"),
-    (["show", "--base-lr", "abc"], "cyclr show: error: argument --base-lr: expected a number or comma-separated numbers, got 'abc'"),
-    (["show", "--step-size-up", "0"], "cyclr: error: step_size_up must be a positive integer, got 0"),
-    (["show", "--step-size-up", "1.5"], "cyclr show: error: argument --step-size-up: invalid int value: '1.5'"),
-    (["show", "--T-0", "5"], "cyclr: error: --T-0 does not apply to --schedule cyclic"),
-    (["show", "--schedule", "one-cycle"], "cyclr: error: --max-lr is required for --schedule one-cycle"),
-    (["show", "--schedule", "onecycle"], "cyclr show: error: argument --schedule: invalid choice: 'onecycle' (choose from cosine, cyclic, one-cycle, sgdr)"),
-    (["show", "--steps", "0,x"], "cyclr: error: --steps must be integers separated by commas, got '0,x'"),
-    (["show", "--steps", "-5"], "cyclr: error: --steps must be >= 0, got '-5'"),
-    (["show", "--start", "-1"], "cyclr: error: --start must be >= 0, got -1"),
-    (["show", "--warmup-start-lr", "0.1"], "cyclr: error: --warmup-start-lr needs --warmup-steps"),
-    (["show", "--config", "missing.json"], "cyclr: error: --config missing.json: No such file or directory"),
-    (["export", "-o", "x.csv"], "cyclr export: error: the following arguments are required: --format"),
-    (["frobnicate"], "cyclr: error: argument COMMAND: invalid choice: 'frobnicate' (choose from show, plot, export, config, find-lr, demo)"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["show", "--mode", "triangle"],
+            "cyclr: error: mode must be one of ['triangular', 'triangular2', 'exp_range'], got 'triangle'; did you mean 'triangular'?",  # noqa: E501
+        ),
+        (
+            ["show", "--base-lr", "abc"],
+            "cyclr show: error: argument --base-lr: expected a number or comma-separated numbers, got 'abc'",
+        ),
+        (["show", "--step-size-up", "0"], "cyclr: error: step_size_up must be a positive integer, got 0"),
+        (
+            ["show", "--step-size-up", "1.5"],
+            "cyclr show: error: argument --step-size-up: invalid int value: '1.5'",
+        ),
+        (["show", "--T-0", "5"], "cyclr: error: --T-0 does not apply to --schedule cyclic"),
+        (["show", "--schedule", "one-cycle"], "cyclr: error: --max-lr is required for --schedule one-cycle"),
+        (
+            ["show", "--schedule", "onecycle"],
+            "cyclr show: error: argument --schedule: invalid choice: 'onecycle' (choose from cosine, cyclic, one-cycle, sgdr)",  # noqa: E501
+        ),
+        (["show", "--steps", "0,x"], "cyclr: error: --steps must be integers separated by commas, got '0,x'"),
+        (["show", "--steps", "-5"], "cyclr: error: --steps must be >= 0, got '-5'"),
+        (["show", "--start", "-1"], "cyclr: error: --start must be >= 0, got -1"),
+        (["show", "--warmup-start-lr", "0.1"], "cyclr: error: --warmup-start-lr needs --warmup-steps"),
+        (
+            ["show", "--config", "missing.json"],
+            "cyclr: error: --config missing.json: No such file or directory",
+        ),
+        (["export", "-o", "x.csv"], "cyclr export: error: the following arguments are required: --format"),
+        (
+            ["frobnicate"],
+            "cyclr: error: argument COMMAND: invalid choice: 'frobnicate' (choose from show, plot, export, config, find-lr, demo)",  # noqa: E501
+        ),
+    ],
+)
 def test_mistakes_print_one_line_and_exit_2(capsys, argv, message):
     status, out, err = run(capsys, *argv)
     assert status == 2
@@ -134,14 +210,22 @@ def test_mistakes_print_one_line_and_exit_2(capsys, argv, message):
 
 def unquote_choices(text: str) -> str:
     """argparse quotes the choices in some Python versions and not in others."""
-    return re.sub(r"\(choose from ([^)]*)\)", lambda m: "(choose from " + m.group(1).replace("'", "") + ")", text)
+    return re.sub(
+        r"\(choose from ([^)]*)\)", lambda m: "(choose from " + m.group(1).replace("'", "") + ")", text
+    )
 
 
 def test_find_lr_analyze(capsys, tmp_path):
     lrs = np.logspace(-6, 0, 61)
     losses = 1 / (1 + (lrs / 1e-3) ** 2) + (lrs / 0.3) ** 2
     sweep = tmp_path / "sweep.csv"
-    sweep.write_text("step,lr,loss\n" + "".join(f"{k},{float(lr)!r},{float(loss)!r}\n" for k, (lr, loss) in enumerate(zip(lrs, losses))))
+    sweep.write_text(
+        "step,lr,loss\n"
+        + "".join(
+            f"{k},{float(lr)!r},{float(loss)!r}\n"
+            for k, (lr, loss) in enumerate(zip(lrs, losses, strict=True))
+        )  # noqa: E501
+    )
     status, out, err = run(capsys, "find-lr", "analyze", str(sweep), "-o", str(tmp_path / "sweep.png"))
     assert status == 0, err
     expected = cyclr.suggest(lrs, losses)
@@ -158,12 +242,18 @@ def test_find_lr_analyze_reads_what_find_lr_writes(capsys, tmp_path):
     assert str(cyclr.suggest(result.lrs, result.losses, skip_end=0)) in out
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (None, "No such file or directory"),
-    ("lr,cost\n0.1,2\n", "the sweep file has no loss column"),
-    ("lr,loss\n" + "".join(f"{10.0 ** (k / 10 - 5)!r},2.0\n" for k in range(40)), "the loss does not fall over the sweep"),
-    ("lr,loss\n0.1,2\n0.2,1\n", "suggest needs at least 10 finite losses"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "No such file or directory"),
+        ("lr,cost\n0.1,2\n", "the sweep file has no loss column"),
+        (
+            "lr,loss\n" + "".join(f"{10.0 ** (k / 10 - 5)!r},2.0\n" for k in range(40)),
+            "the loss does not fall over the sweep",
+        ),
+        ("lr,loss\n0.1,2\n0.2,1\n", "suggest needs at least 10 finite losses"),
+    ],
+)
 def test_find_lr_analyze_errors(capsys, tmp_path, content, message):
     sweep = tmp_path / "sweep.csv"
     if content is not None:
@@ -181,15 +271,22 @@ def test_bad_config_contents(capsys, tmp_path):
     assert status == 2 and err.startswith(f"cyclr: error: --config {path} is not valid json")
     path.write_text(json.dumps({"schedule": "CosineAnnealingLR", "base_lr": 0.1, "T_max": 10}))
     status, _, err = run(capsys, "show", "--config", str(path), "--schedule", "cyclic")
-    assert status == 2 and err.strip() == "cyclr: error: --schedule cyclic contradicts the config's 'CosineAnnealingLR'"
+    assert (
+        status == 2
+        and err.strip() == "cyclr: error: --schedule cyclic contradicts the config's 'CosineAnnealingLR'"
+    )
 
 
 def test_console_script_and_module_without_traceback(tmp_path):
     for command in (["cyclr"], [sys.executable, "-m", "cyclr"]):
-        done = subprocess.run([*command, "show", "--mode", "nope"], capture_output=True, text=True, cwd=tmp_path)
+        done = subprocess.run(
+            [*command, "show", "--mode", "nope"], capture_output=True, text=True, cwd=tmp_path
+        )
         assert done.returncode == 2
         assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
-        done = subprocess.run([*command, "show", "--steps", "0"], capture_output=True, text=True, cwd=tmp_path)
+        done = subprocess.run(
+            [*command, "show", "--steps", "0"], capture_output=True, text=True, cwd=tmp_path
+        )
         assert done.returncode == 0 and "CyclicLR" in done.stdout
 
 
@@ -198,6 +295,8 @@ def test_help_shows_examples_once():
     assert done.returncode == 0
     assert done.stdout.count("examples:") == 1 and "cyclr show --mode triangular2" in done.stdout
     for command in ("show", "plot", "export", "config", "demo"):
-        done = subprocess.run([sys.executable, "-m", "cyclr", command, "--help"], capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "cyclr", command, "--help"], capture_output=True, text=True
+        )
         assert done.returncode == 0 and "examples:" not in done.stdout
     assert "--step-size-up" in done.stdout or command == "demo"

@@ -42,7 +42,8 @@ def workdir(tmp_path, monkeypatch):
 
 # -- outputs: directories, missing parents, devices, unknown formats ----------------------------------------
 
-SWEEP = "lr,loss\n" + "".join(f"{10.0 ** (k / 10 - 5)!r},{1 / (1 + (10.0 ** (k / 10 - 5) / 1e-3) ** 2) + (10.0 ** (k / 10 - 5) / 0.3) ** 2!r}\n" for k in range(60))
+LRS = [10.0 ** (k / 10 - 5) for k in range(60)]
+SWEEP = "lr,loss\n" + "".join(f"{lr!r},{1 / (1 + (lr / 1e-3) ** 2) + (lr / 0.3) ** 2!r}\n" for lr in LRS)
 
 
 def output_argvs(output):
@@ -73,7 +74,9 @@ def test_output_in_a_missing_directory(capsys, workdir, index):
 def test_output_to_dev_full(capsys, workdir, index):
     (workdir / "sweep.csv").write_text(SWEEP)
     one_line_error(capsys, *output_argvs("/dev/full")[index], contains=["/dev/full", "not a regular file"])
-    one_line_error(capsys, *output_argvs("/dev/full")[index], "--force", contains=["/dev/full", "not a regular file"])
+    one_line_error(
+        capsys, *output_argvs("/dev/full")[index], "--force", contains=["/dev/full", "not a regular file"]
+    )
     assert Path("/dev/full").is_char_device()
 
 
@@ -98,7 +101,9 @@ def test_plot_to_an_unknown_format(capsys, workdir):
 
 @pytest.mark.parametrize("num_steps", ["0", "-5"])
 def test_plot_num_steps_not_positive(capsys, workdir, num_steps):
-    one_line_error(capsys, "plot", "-o", "x.png", "--num-steps", num_steps, contains=["--num-steps", num_steps])
+    one_line_error(
+        capsys, "plot", "-o", "x.png", "--num-steps", num_steps, contains=["--num-steps", num_steps]
+    )
 
 
 def test_plot_num_steps_too_many(capsys, workdir):
@@ -117,7 +122,11 @@ def test_config_deeply_nested_json(capsys, workdir):
     (workdir / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     one_line_error(capsys, "show", "--config", "deep.json", contains=["--config deep.json", "nested"])
     depth = 5000  # Warmup inside Warmup inside ...: json.dumps itself cannot write it, so build the text
-    text = '{"schedule": "Warmup", "warmup_steps": 1, "spec": ' * depth + '{"schedule": "CyclicLR"}' + "}" * depth
+    text = (
+        '{"schedule": "Warmup", "warmup_steps": 1, "spec": ' * depth
+        + '{"schedule": "CyclicLR"}'
+        + "}" * depth
+    )
     (workdir / "deep2.json").write_text(text)
     one_line_error(capsys, "show", "--config", "deep2.json", contains=["--config deep2.json"])
 
@@ -129,7 +138,11 @@ def test_config_deeply_nested_toml(capsys, workdir):
 
 @pytest.mark.parametrize("name", ["x.TOML", "x.Toml", "x.JSON", "x.Json", "x.json", "x.toml"])
 def test_config_extension_is_case_insensitive(capsys, workdir, name):
-    text = 'schedule = "CyclicLR"\nstep_size_up = 7\n' if name.lower().endswith("toml") else '{"step_size_up": 7}'
+    text = (
+        'schedule = "CyclicLR"\nstep_size_up = 7\n'
+        if name.lower().endswith("toml")
+        else '{"step_size_up": 7}'
+    )
     (workdir / name).write_text(text)
     status, out, err = run(capsys, "show", "--config", name, "--steps", "7")
     assert status == 0, err
@@ -164,15 +177,35 @@ def test_start_at_int64_max(capsys):
 
 
 def test_export_past_int64(capsys, workdir):
-    one_line_error(capsys, "export", "--format", "csv", "-o", "x.csv", "--start", INT64_MAX - 7, "--num-steps", 100,
-                   contains=["int64", str(INT64_MAX)])
+    one_line_error(
+        capsys,
+        "export",
+        "--format",
+        "csv",
+        "-o",
+        "x.csv",
+        "--start",
+        INT64_MAX - 7,
+        "--num-steps",
+        100,
+        contains=["int64", str(INT64_MAX)],
+    )
     assert not (workdir / "x.csv").exists()
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "npy"])
 def test_export_larger_than_the_disk(capsys, workdir, fmt):
-    one_line_error(capsys, "export", "--format", fmt, "-o", f"x.{fmt}", "--num-steps", 10**12,
-                   contains=["--num-steps 1000000000000", "free"])
+    one_line_error(
+        capsys,
+        "export",
+        "--format",
+        fmt,
+        "-o",
+        f"x.{fmt}",
+        "--num-steps",
+        10**12,
+        contains=["--num-steps 1000000000000", "free"],
+    )
     assert list(workdir.iterdir()) == []
 
 
@@ -182,7 +215,18 @@ def test_export_streams_and_matches_the_spec(capsys, workdir, monkeypatch):
 
     monkeypatch.setattr(_export, "CHUNK", 7)  # many chunks, the last one partial
     spec = cyclr.CyclicLR(base_lr=[0.1, 0.2], max_lr=[1.0, 2.0], step_size_up=5)
-    args = ["--base-lr", "0.1,0.2", "--max-lr", "1,2", "--step-size-up", "5", "--start", "3", "--num-steps", "45"]
+    args = [
+        "--base-lr",
+        "0.1,0.2",
+        "--max-lr",
+        "1,2",
+        "--step-size-up",
+        "5",
+        "--start",
+        "3",
+        "--num-steps",
+        "45",
+    ]
     lr, momentum = spec.precompute(45, start=3)
     assert run(capsys, "export", "--format", "csv", "-o", "x.csv", *args)[0] == 0
     rows = np.loadtxt("x.csv", delimiter=",", skiprows=1)
@@ -203,10 +247,26 @@ def test_show_too_many_rows(capsys):
 
 
 def test_sgdr_huge_t_mult(capsys):
-    status, out, err = run(capsys, "show", "--schedule", "sgdr", "--base-lr", "0.1", "--T-0", "1", "--T-mult", "1000000000")
+    status, out, err = run(
+        capsys, "show", "--schedule", "sgdr", "--base-lr", "0.1", "--T-0", "1", "--T-mult", "1000000000"
+    )
     assert status in (0, 2) and "Traceback" not in err and len(err.strip().splitlines()) <= 1, err
-    status, out, err = run(capsys, "export", "--format", "csv", "-o", "/tmp/cyclr-never.csv", "--schedule", "sgdr",
-                           "--base-lr", "0.1", "--T-0", "1", "--T-mult", "1000000000")
+    status, out, err = run(
+        capsys,
+        "export",
+        "--format",
+        "csv",
+        "-o",
+        "/tmp/cyclr-never.csv",
+        "--schedule",
+        "sgdr",
+        "--base-lr",
+        "0.1",
+        "--T-0",
+        "1",
+        "--T-mult",
+        "1000000000",
+    )
     assert status == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert not Path("/tmp/cyclr-never.csv").exists()
 
@@ -214,13 +274,16 @@ def test_sgdr_huge_t_mult(capsys):
 # -- the demo ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("argv", "contains"), [
-    (["demo", "--epochs", "0"], ["--epochs", "0"]),
-    (["demo", "--epochs", "-3"], ["--epochs", "-3"]),
-    (["demo", "--seeds", "0"], ["--seeds", "0"]),
-    (["demo", "--seed", "-1"], ["--seed", "-1"]),
-    (["demo", "--seed", str(2**200)], ["--seed"]),
-])
+@pytest.mark.parametrize(
+    ("argv", "contains"),
+    [
+        (["demo", "--epochs", "0"], ["--epochs", "0"]),
+        (["demo", "--epochs", "-3"], ["--epochs", "-3"]),
+        (["demo", "--seeds", "0"], ["--seeds", "0"]),
+        (["demo", "--seed", "-1"], ["--seed", "-1"]),
+        (["demo", "--seed", str(2**200)], ["--seed"]),
+    ],
+)
 def test_demo_bad_numbers(capsys, workdir, argv, contains):
     one_line_error(capsys, *argv, contains=contains)
 
@@ -240,21 +303,30 @@ BLOCKER = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize(("blocked", "argv", "extra"), [
-    (["sklearn"], ["demo", "--no-plot"], 'pip install "cyclr[demo]"'),
-    (["matplotlib"], ["demo"], 'pip install "cyclr[demo]"'),
-    (["matplotlib"], ["plot", "-o", "x.png"], 'pip install "cyclr[plot]"'),
-    (["matplotlib"], ["find-lr", "analyze", "sweep.csv", "-o", "x.png"], 'pip install "cyclr[plot]"'),
-    (["numba"], ["demo", "--no-plot"], 'pip install "cyclr[demo]"'),
-])
+@pytest.mark.parametrize(
+    ("blocked", "argv", "extra"),
+    [
+        (["sklearn"], ["demo", "--no-plot"], 'pip install "cyclr[demo]"'),
+        (["matplotlib"], ["demo"], 'pip install "cyclr[demo]"'),
+        (["matplotlib"], ["plot", "-o", "x.png"], 'pip install "cyclr[plot]"'),
+        (["matplotlib"], ["find-lr", "analyze", "sweep.csv", "-o", "x.png"], 'pip install "cyclr[plot]"'),
+        (["numba"], ["demo", "--no-plot"], 'pip install "cyclr[demo]"'),
+    ],
+)
 def test_missing_optional_package(tmp_path, blocked, argv, extra):
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(BLOCKER.format(blocked=set(blocked)))
     (tmp_path / "sweep.csv").write_text(SWEEP)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-m", "cyclr", *argv], capture_output=True, text=True, cwd=tmp_path, env=env,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "cyclr", *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
@@ -295,29 +367,64 @@ def test_export_refuses_to_overwrite_its_config(capsys, workdir):
     before = config.read_bytes()
     (workdir / "sub").mkdir()
     for flags in ([], ["--force"]):
-        one_line_error(capsys, "export", "--format", "csv", "--config", "cfg.json", "-o", "cfg.json", *flags,
-                       contains=["cfg.json", "input"])
-        one_line_error(capsys, "export", "--format", "csv", "--config", "cfg.json", "-o", "./sub/../cfg.json", *flags,
-                       contains=["input"])
+        one_line_error(
+            capsys,
+            "export",
+            "--format",
+            "csv",
+            "--config",
+            "cfg.json",
+            "-o",
+            "cfg.json",
+            *flags,
+            contains=["cfg.json", "input"],
+        )
+        one_line_error(
+            capsys,
+            "export",
+            "--format",
+            "csv",
+            "--config",
+            "cfg.json",
+            "-o",
+            "./sub/../cfg.json",
+            *flags,
+            contains=["input"],
+        )
     (workdir / "link.csv").symlink_to(config)
     os.link(config, workdir / "hard.csv")
     for output in ("link.csv", "hard.csv"):
-        one_line_error(capsys, "export", "--format", "csv", "--config", "cfg.json", "-o", output, "--force",
-                       contains=["input"])
+        one_line_error(
+            capsys,
+            "export",
+            "--format",
+            "csv",
+            "--config",
+            "cfg.json",
+            "-o",
+            output,
+            "--force",
+            contains=["input"],
+        )
     assert config.read_bytes() == before
 
 
 def test_analyze_refuses_to_overwrite_its_sweep(capsys, workdir):
     (workdir / "sweep.csv").write_text(SWEEP)
     (workdir / "sweep.png").symlink_to(workdir / "sweep.csv")
-    one_line_error(capsys, "find-lr", "analyze", "sweep.csv", "-o", "sweep.png", "--force", contains=["input"])
+    one_line_error(
+        capsys, "find-lr", "analyze", "sweep.csv", "-o", "sweep.png", "--force", contains=["input"]
+    )
     assert (workdir / "sweep.csv").read_text() == SWEEP
 
 
-@pytest.mark.parametrize("argv", [
-    ["export", "--format", "csv", "-o", "out.csv"],
-    ["plot", "-o", "out.csv"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["export", "--format", "csv", "-o", "out.csv"],
+        ["plot", "-o", "out.csv"],
+    ],
+)
 def test_existing_output_needs_force(capsys, workdir, argv):
     (workdir / "out.csv").write_text("keep")
     if argv[0] == "plot":
@@ -336,7 +443,9 @@ def test_force_through_a_symlink_writes_the_target(capsys, workdir):
     (workdir / "real.csv").write_text("old")
     (workdir / "link.csv").symlink_to("real.csv")
     assert run(capsys, "export", "--format", "csv", "-o", "link.csv", "--force", "--num-steps", "3")[0] == 0
-    assert (workdir / "link.csv").is_symlink() and (workdir / "real.csv").read_text().startswith("step,lr,momentum")
+    assert (workdir / "link.csv").is_symlink() and (workdir / "real.csv").read_text().startswith(
+        "step,lr,momentum"
+    )
 
 
 @pytest.mark.parametrize("argv", [["plot", "--num-steps", "10"], ["find-lr", "analyze", "sweep.csv"]])

@@ -27,7 +27,7 @@ def test_the_report_has_the_papers_numbers(report):
     assert report.target == report.runs[0].final.mean()
     rows = report.summary()
     assert [row["name"] for row in rows] == [runs.name for runs in report.runs]
-    for row, runs in zip(rows, report.runs):
+    for row, runs in zip(rows, report.runs, strict=True):
         reached = [step for step in runs.iterations_to(report.target) if step is not None]
         assert row["reached"] == len(reached) and row["seeds"] == 2
         assert row["final_mean"] == runs.final.mean() and row["final_std"] == runs.final.std()
@@ -35,8 +35,13 @@ def test_the_report_has_the_papers_numbers(report):
 
 
 def test_iterations_to_a_target_is_the_first_measurement_reaching_it():
-    runs = demo.Runs("x", demo.schedules(10, 0.01, 0.1)["triangular"], (5, 10, 15),
-                     ((0.5, 0.9, 0.8), (0.1, 0.2, 0.95)), 0.0)
+    runs = demo.Runs(
+        "x",
+        demo.schedules(10, 0.01, 0.1)["triangular"],
+        (5, 10, 15),
+        ((0.5, 0.9, 0.8), (0.1, 0.2, 0.95)),
+        0.0,
+    )
     assert runs.iterations_to(0.85) == [10, 15]
     assert runs.iterations_to(0.96) == [None, None]
     assert list(runs.final) == [0.8, 0.95]
@@ -96,15 +101,29 @@ def test_sweep_title_never_says_finished_over_a_blow_up():
 
 def test_demo_runs_from_the_command_line(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "cyclr", "demo", "--epochs", "4", "--seeds", "2", "-o", str(tmp_path / "demo.png")],
-        capture_output=True, text=True, cwd=tmp_path, check=True,
+        [
+            sys.executable,
+            "-m",
+            "cyclr",
+            "demo",
+            "--epochs",
+            "4",
+            "--seeds",
+            "2",
+            "-o",
+            str(tmp_path / "demo.png"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
     )
     lines = done.stdout.splitlines()
     assert any(line.startswith("LR range test: ") for line in lines)
     header = next(i for i, line in enumerate(lines) if line.startswith("schedule"))
     rows = [line.split() for line in lines[header + 1 : header + 4]]
     assert [row[0] for row in rows][1:] == ["triangular", "triangular2"]
-    assert all(row[-1] .endswith("/2") for row in rows)
+    assert all(row[-1].endswith("/2") for row in rows)
     assert lines[-1] == f"wrote {tmp_path / 'demo.png'}"
     assert (tmp_path / "demo.png").read_bytes()[:4] == b"\x89PNG"
 

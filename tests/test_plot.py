@@ -22,7 +22,9 @@ def test_plot_draws_lr_and_momentum():
     assert np.array_equal(line.get_xdata(), np.arange(400))
     assert np.array_equal(line.get_ydata(), spec.lr_at(np.arange(400)))
     twin = [other for other in ax.figure.axes if other is not ax]
-    assert len(twin) == 1 and np.array_equal(twin[0].get_lines()[0].get_ydata(), spec.momentum_at(np.arange(400)))
+    assert len(twin) == 1 and np.array_equal(
+        twin[0].get_lines()[0].get_ydata(), spec.momentum_at(np.arange(400))
+    )
     marks = [line.get_xdata()[0] for line in ax.get_lines()[1:]]
     assert marks == [0, 120, 240, 360]
 
@@ -37,15 +39,22 @@ def test_plot_on_given_axes_without_momentum():
     assert ax.get_lines()[0].get_ydata().shape == (90, 2) or len(ax.get_lines()) >= 2
 
 
-@pytest.mark.parametrize(("spec", "length", "marks"), [
-    (cyclr.CyclicLR(step_size_up=10, step_size_down=5), 30, [0, 15]),
-    (cyclr.OneCycleLR(max_lr=0.1, total_steps=100), 100, [0, 30]),
-    (cyclr.OneCycleLR(max_lr=0.1, total_steps=100, three_phase=True), 100, [0, 30, 59]),
-    (cyclr.CosineAnnealingWarmRestarts(0.1, T_0=10, T_mult=2), 70, [0, 10, 30]),
-    (cyclr.CosineAnnealingLR(0.1, T_max=25), 50, [0, 25]),
-    (cyclr.warmup(cyclr.CyclicLR(step_size_up=10), 7), 47, [0, 7, 27]),
-    (cyclr.join([cyclr.CosineAnnealingLR(0.1, 20), cyclr.CosineAnnealingWarmRestarts(0.1, 5)], [20]), 35, [0, 20, 25, 30]),
-])
+@pytest.mark.parametrize(
+    ("spec", "length", "marks"),
+    [
+        (cyclr.CyclicLR(step_size_up=10, step_size_down=5), 30, [0, 15]),
+        (cyclr.OneCycleLR(max_lr=0.1, total_steps=100), 100, [0, 30]),
+        (cyclr.OneCycleLR(max_lr=0.1, total_steps=100, three_phase=True), 100, [0, 30, 59]),
+        (cyclr.CosineAnnealingWarmRestarts(0.1, T_0=10, T_mult=2), 70, [0, 10, 30]),
+        (cyclr.CosineAnnealingLR(0.1, T_max=25), 50, [0, 25]),
+        (cyclr.warmup(cyclr.CyclicLR(step_size_up=10), 7), 47, [0, 7, 27]),
+        (
+            cyclr.join([cyclr.CosineAnnealingLR(0.1, 20), cyclr.CosineAnnealingWarmRestarts(0.1, 5)], [20]),
+            35,
+            [0, 20, 25, 30],
+        ),
+    ],
+)
 def test_natural_length_and_boundaries(spec, length, marks):
     assert natural_length(spec) == length
     assert cycle_boundaries(spec, 0, length) == marks
@@ -68,6 +77,16 @@ def test_plot_errors():
         cyclr.plot({"schedule": "CyclicLR"})
     with pytest.raises(ValueError, match=r"num_steps must be a positive integer, got 0"):
         cyclr.plot(cyclr.CyclicLR(), 0)
+    with pytest.raises(
+        ValueError, match=r"num_steps must be at most 10000000 \(one point per step\), got 10000001"
+    ):
+        cyclr.plot(cyclr.CyclicLR(), 10_000_001)
+    with pytest.raises(
+        ValueError, match=r"start \+ num_steps - 1 must be at most 2\*\*63 - 1 = 9223372036854775807"
+    ):
+        cyclr.plot(cyclr.CyclicLR(), 2, start=2**63 - 1)
+    with pytest.raises(ValueError, match=r"start must be"):
+        cyclr.plot(cyclr.CyclicLR(), 2, start=-1)
 
 
 def test_plot_without_matplotlib_names_the_extra():

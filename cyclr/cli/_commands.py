@@ -11,13 +11,13 @@ from typing import Any
 import numpy as np
 
 from .._spec import Spec
+from ..plotting import MAX_PLOT_STEPS as PLOT_STEPS
 from ._export import INT64_MAX, check_range, export
 from ._files import atomic_write, check_output, shown
 from ._options import build_spec, to_toml
 from ._usage import fail
 
 SHOW_ROWS = 10_000
-PLOT_STEPS = 10_000_000  # one point per step: more is no longer a plot (and is memory, not ink)
 DEMO_EPOCHS = 200
 DEMO_SEEDS = 20
 
@@ -62,8 +62,10 @@ def show_steps(args: argparse.Namespace, spec: Spec) -> list[int]:
     every = args.every if args.every is not None else max(1, num_steps // 16)
     rows = -(-num_steps // every)
     if rows > SHOW_ROWS:
-        fail(f"show prints at most {SHOW_ROWS} rows, got --num-steps {num_steps} --every {every} "
-             f"({rows} rows); raise --every or use cyclr export")
+        fail(
+            f"show prints at most {SHOW_ROWS} rows, got --num-steps {num_steps} --every {every} "
+            f"({rows} rows); raise --every or use cyclr export"
+        )
     return list(range(args.start, args.start + num_steps, every))
 
 
@@ -74,7 +76,13 @@ def command_show(args: argparse.Namespace) -> None:
     rows = []
     for step in steps:
         lr, momentum = spec(step)
-        rows.append([step, *np.atleast_1d(lr).tolist(), *([] if momentum is None else np.atleast_1d(momentum).tolist())])
+        rows.append(
+            [
+                step,
+                *np.atleast_1d(lr).tolist(),
+                *([] if momentum is None else np.atleast_1d(momentum).tolist()),
+            ]
+        )
     lr, momentum = spec(steps[0]) if steps else spec(0)
     names = ["step"]
     for label, values in (("lr", lr), ("momentum", momentum)):
@@ -83,10 +91,10 @@ def command_show(args: argparse.Namespace) -> None:
             names += [label] if np.ndim(values) == 0 else [f"{label}[{g}]" for g in range(count)]
     print(spec)
     widths = [max(len(name), 12) for name in names]
-    print("  ".join(name.rjust(width) for name, width in zip(names, widths)))
+    print("  ".join(name.rjust(width) for name, width in zip(names, widths, strict=True)))
     for row in rows:
         cells = [str(row[0]).rjust(widths[0])]
-        cells += [f"{value:.6g}".rjust(width) for value, width in zip(row[1:], widths[1:])]
+        cells += [f"{value:.6g}".rjust(width) for value, width in zip(row[1:], widths[1:], strict=True)]
         print("  ".join(cells))
 
 
@@ -140,8 +148,8 @@ def command_plot(args: argparse.Namespace) -> None:
 
 
 def command_export(args: argparse.Namespace) -> None:
-    spec = build_spec(args)
     target = check_output(args.output, force=args.force, inputs=_inputs(args))
+    spec = build_spec(args)
     if args.num_steps is not None and args.num_steps < 0:
         fail(f"--num-steps must be >= 0, got {args.num_steps}")
     num_steps = _natural_length(spec) if args.num_steps is None else args.num_steps
@@ -151,22 +159,27 @@ def command_export(args: argparse.Namespace) -> None:
 
 def command_config(args: argparse.Namespace) -> None:
     """The spec's ``to_dict()`` as TOML or JSON: a file to edit and read back with ``--config``."""
-    spec = build_spec(args)
     fmt = args.format
     if fmt is None:
         suffix = args.output.suffix.lower() if args.output is not None else ".toml"
         if suffix not in (".toml", ".json"):
-            fail(f"-o {args.output}: unknown config extension {args.output.suffix!r}; use .toml or .json, or --format")
+            fail(
+                f"-o {args.output}: unknown config extension {args.output.suffix!r}; "
+                "use .toml or .json, or --format"
+            )
         fmt = suffix[1:]
+    target = (
+        None if args.output is None else check_output(args.output, force=args.force, inputs=_inputs(args))
+    )
+    spec = build_spec(args)
     try:
         data = spec.to_dict()
         text = to_toml(data) if fmt == "toml" else json.dumps(data, indent=2) + "\n"
     except ValueError as error:
         fail(str(error))
-    if args.output is None:
+    if target is None:
         print(text, end="")
         return
-    target = check_output(args.output, force=args.force, inputs=_inputs(args))
     with atomic_write(target) as handle:
         handle.write(text)
     print(f"wrote {shown(target, args.output)}")
@@ -189,7 +202,11 @@ def command_find_lr_analyze(args: argparse.Namespace) -> None:
         fail(f"{args.sweep}: {error.strerror or error}")
     except (ValueError, csv.Error, UnicodeDecodeError) as error:
         fail(f"{args.sweep}: {error}")
-    options: dict[str, Any] = {"skip_start": args.skip_start, "skip_end": args.skip_end, "log_loss": args.log_loss}
+    options: dict[str, Any] = {
+        "skip_start": args.skip_start,
+        "skip_end": args.skip_end,
+        "log_loss": args.log_loss,
+    }
     if args.bandwidth is not None:
         options["bandwidth"] = args.bandwidth
     try:
@@ -222,11 +239,22 @@ def command_demo(args: argparse.Namespace) -> None:
     target = fmt = None
     if not args.no_plot:
         target, fmt = image_output(args, [])
-    demo.run(epochs=args.epochs, seed=args.seed, seeds=args.seeds,
-             plot=None if target is None else (lambda figure: save_figure(figure, target, fmt or "png", dpi=110)))
+    demo.run(
+        epochs=args.epochs,
+        seed=args.seed,
+        seeds=args.seeds,
+        plot=None if target is None else (lambda figure: save_figure(figure, target, fmt or "png", dpi=110)),
+    )
     if target is not None:
         print(f"wrote {shown(target, args.output)}")
 
 
-__all__ = ["INT64_MAX", "command_config", "command_demo", "command_export", "command_find_lr_analyze",
-           "command_plot", "command_show"]
+__all__ = [
+    "INT64_MAX",
+    "command_config",
+    "command_demo",
+    "command_export",
+    "command_find_lr_analyze",
+    "command_plot",
+    "command_show",
+]

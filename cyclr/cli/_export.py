@@ -30,8 +30,10 @@ def check_range(start: int, num_steps: int, what: str = "steps are int64") -> No
     if start < 0:
         fail(f"--start must be >= 0, got {start}")
     if num_steps > 0 and start + num_steps - 1 > INT64_MAX:
-        fail(f"--start + --num-steps - 1 must be at most 2**63 - 1 = {INT64_MAX} ({what}), "
-             f"got {start} + {num_steps} - 1 = {start + num_steps - 1}")
+        fail(
+            f"--start + --num-steps - 1 must be at most 2**63 - 1 = {INT64_MAX} ({what}), "
+            f"got {start} + {num_steps} - 1 = {start + num_steps - 1}"
+        )
 
 
 def column_names(spec: Spec, start: int) -> list[str]:
@@ -69,14 +71,16 @@ def check_disk(fmt: str, target: Path, start: int, num_steps: int, columns: int)
     needed = size_bound(fmt, start, num_steps, columns)
     free = shutil.disk_usage(target.parent).free + (target.stat().st_size if target.is_file() else 0)
     if needed > free:
-        fail(f"--num-steps {num_steps} as {fmt} needs up to {needed / 1e9:.3g} GB, but {target.parent} has "
-             f"{free / 1e9:.3g} GB free; export fewer steps")
+        fail(
+            f"--num-steps {num_steps} as {fmt} needs up to {needed / 1e9:.3g} GB, but {target.parent} has "
+            f"{free / 1e9:.3g} GB free; export fewer steps"
+        )
 
 
 def _write_csv(handle: IO[str], spec: Spec, names: list[str], start: int, num_steps: int) -> None:
     handle.write(",".join(names) + "\n")
     for steps, columns in chunks(spec, start, num_steps):
-        rows = zip(steps.tolist(), *(column.tolist() for column in columns))
+        rows = zip(steps.tolist(), *(column.tolist() for column in columns), strict=True)
         handle.write("".join(",".join(map(repr, row)) + "\n" for row in rows))
 
 
@@ -103,7 +107,7 @@ def _write_npy(handle: IO[bytes], spec: Spec, names: list[str], start: int, num_
     np.lib.format.write_array_header_1_0(handle, header)
     for steps, columns in chunks(spec, start, num_steps):
         table = np.empty(len(steps), dtype=dtype)
-        for name, column in zip(names, [steps, *columns]):
+        for name, column in zip(names, [steps, *columns], strict=True):
             table[name] = column
         handle.write(table.tobytes())
 
@@ -113,6 +117,10 @@ def export(spec: Spec, fmt: str, target: Path, start: int, num_steps: int) -> No
     check_range(start, num_steps)
     names = column_names(spec, start)
     check_disk(fmt, target, start, num_steps, len(names))
-    writer = {"csv": _write_csv, "json": _write_json, "npy": _write_npy}[fmt]
     with atomic_write(target, binary=fmt == "npy") as handle:
-        writer(handle, spec, names, start, num_steps)
+        if fmt == "csv":
+            _write_csv(handle, spec, names, start, num_steps)
+        elif fmt == "json":
+            _write_json(handle, spec, names, start, num_steps)
+        else:
+            _write_npy(handle, spec, names, start, num_steps)

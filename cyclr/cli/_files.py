@@ -29,7 +29,9 @@ def same_file(first: Path, second: Path) -> bool:
         return False
 
 
-def check_output(path: Path, *, force: bool, inputs: Sequence[tuple[str, Path]] = (), flag: str = "-o") -> Path:
+def check_output(
+    path: Path, *, force: bool, inputs: Sequence[tuple[str, Path]] = (), flag: str = "-o"
+) -> Path:
     """The file to write, refused (one line, exit 2) before any work is done if it is unsafe.
 
     Args:
@@ -73,8 +75,10 @@ def atomic_write(target: Path, binary: bool = False) -> Iterator[IO[Any]]:
     """Yield a file in ``target``'s directory; on success it replaces ``target``, on failure it is removed."""
     handle_fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
-        mode = "wb" if binary else "w"
-        with open(handle_fd, mode, **({} if binary else {"encoding": "utf-8", "newline": ""})) as handle:
+        handle: IO[Any] = (
+            open(handle_fd, "wb") if binary else open(handle_fd, "w", encoding="utf-8", newline="")
+        )
+        with handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())

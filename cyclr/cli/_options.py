@@ -37,7 +37,7 @@ CONFIG_FORMATS = (".json", ".toml")
 CONFIG_LIMIT = 1 << 20  # bytes: a config is a few lines; a larger file is not one
 DOCS = "https://github.com/cyclr/cyclr/blob/main/docs/cli.md"
 CONFIG_HELP = (
-    "a .json or .toml file holding spec.to_dict() data, e.g. schedule = \"CyclicLR\", max_lr = 0.01 "
+    'a .json or .toml file holding spec.to_dict() data, e.g. schedule = "CyclicLR", max_lr = 0.01 '
     f"(`cyclr config` writes one; the format: {DOCS})"
 )
 
@@ -125,19 +125,31 @@ def _number_list(text: str) -> float | tuple[float, ...]:
     try:
         values = tuple(float(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or comma-separated numbers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a number or comma-separated numbers, got {text!r}"
+        ) from None
     return values[0] if len(values) == 1 else values
 
 
 def add_schedule_options(parser: argparse.ArgumentParser) -> None:
     """``--schedule``, ``--config``, ``--warmup-*`` and one flag per spec parameter."""
     group = parser.add_argument_group("schedule (flags override --config; [family: description; default])")
-    group.add_argument("--schedule", choices=sorted(FAMILIES), help="the family (default: cyclic, or the config's)")
+    group.add_argument(
+        "--schedule", choices=sorted(FAMILIES), help="the family (default: cyclic, or the config's)"
+    )
     group.add_argument("--config", type=Path, metavar="FILE", help=CONFIG_HELP)
-    group.add_argument("--warmup-steps", type=int, metavar="INT",
-                       help="wrap the schedule in a linear warmup of this many steps (default: none)")
-    group.add_argument("--warmup-start-lr", type=float, metavar="FLOAT",
-                       help="the warmup's first lr, with --warmup-steps (default: 0.0)")
+    group.add_argument(
+        "--warmup-steps",
+        type=int,
+        metavar="INT",
+        help="wrap the schedule in a linear warmup of this many steps (default: none)",
+    )
+    group.add_argument(
+        "--warmup-start-lr",
+        type=float,
+        metavar="FLOAT",
+        help="the warmup's first lr, with --warmup-steps (default: 0.0)",
+    )
     for name, (kind, kind_type) in option_kinds().items():
         text = flag_help(name)
         if kind == "flag":
@@ -145,7 +157,9 @@ def add_schedule_options(parser: argparse.ArgumentParser) -> None:
         elif kind == "groups":
             group.add_argument(flag(name), dest=name, type=_number_list, metavar="X[,X...]", help=text)
         else:
-            accepted = next((choices(f, name) for f in FAMILIES.values() if name in _parameter_names(f)), None)
+            accepted = next(
+                (choices(f, name) for f in FAMILIES.values() if name in _parameter_names(f)), None
+            )
             metavar = "{" + ",".join(accepted) + "}" if accepted else kind_type.__name__.upper()
             group.add_argument(flag(name), dest=name, type=kind_type, metavar=metavar, help=text)
 
@@ -234,13 +248,16 @@ def build_spec(args: argparse.Namespace) -> Spec:
     if family_name is not None and not isinstance(family_name, str):
         fail(f"--config {args.config}: schedule must be a name such as 'CyclicLR', got {family_name!r}")
     if args.schedule is not None:
-        family = FAMILIES[args.schedule]
-        if family_name is not None and family_name != family.__name__:
+        chosen = FAMILIES[args.schedule]
+        if family_name is not None and family_name != chosen.__name__:
             fail(f"--schedule {args.schedule} contradicts the config's {family_name!r}")
-        family_name = family.__name__
+        family_name = chosen.__name__
     family_name = family_name or "CyclicLR"
+    alias: str | None
+    family: type[Spec] | None
     alias, family = next(
-        ((alias, family) for alias, family in FAMILIES.items() if family.__name__ == family_name), (None, None)
+        ((alias, family) for alias, family in FAMILIES.items() if family.__name__ == family_name),
+        (None, None),
     )
     for name in option_kinds():
         value = getattr(args, name)
