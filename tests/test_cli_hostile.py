@@ -99,6 +99,35 @@ def test_plot_to_an_unknown_format(capsys, workdir):
     assert not (workdir / "x.bogus").exists()
 
 
+def test_plot_to_a_format_matplotlib_cannot_write_here(capsys, workdir, monkeypatch):
+    import matplotlib.figure
+
+    def no_tex(self, *args, **kwargs):
+        raise RuntimeError("'xelatex' not found; install it")  # what .pgf says without TeX
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", no_tex)
+    one_line_error(capsys, "plot", "-o", "x.pgf", contains=["x.pgf", "cannot write pgf", "xelatex"])
+    assert list(workdir.iterdir()) == []
+
+
+def test_output_directory_not_writable(capsys, workdir, monkeypatch):
+    import tempfile
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    one_line_error(
+        capsys,
+        "export",
+        "--format",
+        "csv",
+        "-o",
+        "x.csv",
+        contains=["cannot write", "x.csv", "Permission denied"],
+    )
+
+
 @pytest.mark.parametrize("num_steps", ["0", "-5"])
 def test_plot_num_steps_not_positive(capsys, workdir, num_steps):
     one_line_error(

@@ -119,9 +119,12 @@ def image_output(args: argparse.Namespace, inputs: list[tuple[str, Path]]) -> tu
 
 
 def save_figure(figure: Any, target: Path, fmt: str, dpi: int = 120) -> None:
-    """Write a matplotlib figure atomically."""
-    with atomic_write(target, binary=True) as handle:
-        figure.savefig(handle, format=fmt, dpi=dpi)
+    """Write a matplotlib figure atomically; a format matplotlib cannot write here is one line."""
+    try:
+        with atomic_write(target, binary=True) as handle:
+            figure.savefig(handle, format=fmt, dpi=dpi)
+    except RuntimeError as error:  # e.g. .pgf without a TeX installation
+        fail(f"-o {target}: matplotlib cannot write {fmt} here: {error}")
 
 
 def command_plot(args: argparse.Namespace) -> None:

@@ -73,7 +73,10 @@ def _umask() -> int:
 @contextmanager
 def atomic_write(target: Path, binary: bool = False) -> Iterator[IO[Any]]:
     """Yield a file in ``target``'s directory; on success it replaces ``target``, on failure it is removed."""
-    handle_fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        handle_fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    except OSError as error:
+        fail(f"cannot write {target}: {error.strerror or error} (in {target.parent})")
     try:
         handle: IO[Any] = (
             open(handle_fd, "wb") if binary else open(handle_fd, "w", encoding="utf-8", newline="")
