@@ -3,7 +3,7 @@ r"""Recording a sweep one loss at a time: ``RangeTestRecorder``, for any loop th
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -12,6 +12,8 @@ from .stop import check_diverge_factor, check_smooth, has_diverged, smoothed_nex
 from .sweep import LRRangeTest
 
 __all__ = ["RangeTestRecorder"]
+
+E = TypeVar("E", bound=BaseException)
 
 
 def _as_loss(value: Any, step: int) -> float:
@@ -101,7 +103,7 @@ class RangeTestRecorder:
 
     @property
     def stopped(self) -> bool:
-        """Whether the sweep is over (finished, diverged or non-finite)."""
+        """Whether the sweep is over (finished, diverged, non-finite or interrupted)."""
         return self._reason is not None
 
     @property
@@ -182,3 +184,47 @@ class RangeTestRecorder:
             reason=self._reason or "incomplete",
             spec=self.spec,
         )
+
+    def attach_result(self, error: E, caller: str = "cyclr.find_lr") -> E:
+        """Stop the sweep ("interrupted") and keep what it recorded in ``error.result``; ``error`` back.
+
+        For the loop that drives the recorder, when the training step raises (out of memory, a
+        ``KeyboardInterrupt``, a bad batch): ``except BaseException as e: raise recorder.attach_result(e)``
+        lets the exception propagate unchanged, with the partial ``RangeTestResult`` (reason
+        "interrupted") as ``error.result`` and a note (``error.add_note``) that says so. With nothing
+        recorded, ``error.result`` is None and no note is added. A stopped sweep (finished, diverged,
+        non-finite) keeps its reason.
+
+        Args:
+            error: the exception being raised.
+            caller: the name the note gives the range test (``"cyclr.keras.find_lr"``, say).
+
+        Returns:
+            ``error`` itself.
+
+        Examples:
+            >>> recorder = RangeTestRecorder(LRRangeTest(num_steps=10))
+            >>> recorder.record(2.0)
+            False
+            >>> recorder.attach_result(KeyboardInterrupt()).result
+            RangeTestResult(points=1, lrs=1e-07..1e-07, stopped_at=0, reason='interrupted')
+        """
+        if self._reason is None:
+            self._reason = "interrupted"
+        partial = self.result() if self._losses else None
+        try:
+            error.result = partial  # type: ignore[attr-defined]
+        except AttributeError:  # an exception type that takes no attributes: nothing to attach to
+            return error
+        if partial is not None:
+            note = (
+                f"{caller}: the {len(partial.lrs)} points recorded before this error (steps "
+                f"0..{partial.stopped_at}, lr {partial.lrs[0]:.3g}..{partial.lrs[-1]:.3g}) are kept in "
+                f"this exception's .result, a RangeTestResult with reason {partial.reason!r}"
+            )
+            add_note = getattr(error, "add_note", None)
+            if add_note is not None:
+                add_note(note)
+            else:  # Python 3.10: the attribute 3.11 reads
+                error.__notes__ = [*getattr(error, "__notes__", []), note]  # type: ignore[attr-defined]
+        return error

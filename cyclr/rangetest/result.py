@@ -20,9 +20,10 @@ if TYPE_CHECKING:
 
 __all__ = ["REASONS", "RangeTestResult"]
 
-REASONS = ("finished", "diverged", "non-finite", "incomplete")
+REASONS = ("finished", "diverged", "non-finite", "incomplete", "interrupted")
 """Why a sweep stopped: all ``num_steps`` done; the smoothed loss diverged (see ``RangeTestRecorder``);
-a loss was NaN or inf; the caller stopped recording before ``num_steps`` (for example, data ran out)."""
+a loss was NaN or inf; the caller stopped recording before ``num_steps`` (for example, data ran out);
+the training step raised (the partial result is attached to the exception as ``error.result``)."""
 
 
 @dataclass(frozen=True, eq=False)

@@ -57,6 +57,16 @@ def find_lr(
         ValueError: a parameter breaks its rule (see ``LRRangeTest`` and ``RangeTestRecorder``), or
             ``train_step`` raised ``StopIteration`` before its first loss.
 
+    Whatever ``train_step`` raises (out of memory, a ``KeyboardInterrupt``, a bad batch), and a loss
+    that is not a scalar, propagates unchanged, never swallowed, with the points recorded before it
+    attached: ``error.result`` is a ``RangeTestResult`` with reason "interrupted" (None when nothing
+    was recorded), and a note on the exception says so (``RangeTestRecorder.attach_result``)::
+
+        try:
+            result = find_lr(train_step)
+        except RuntimeError as error:  # CUDA out of memory at step 80, say
+            result = error.result      # steps 0..79
+
     Examples:
         >>> result = find_lr(lambda lr: (lr - 0.01) ** 2, end_lr=1.0, num_steps=50, progress=False)
         >>> result.reason, result.stopped_at, len(result.lrs)
@@ -77,6 +87,9 @@ def find_lr(
             recorder.record(loss)
             if bar is not None:
                 bar.advance(f"lr {lr:.2e}  loss {recorder.smoothed_loss:.4g}")
+    except BaseException as error:  # out of memory, Ctrl-C, a bad loss: raised again, the data attached
+        recorder.attach_result(error)
+        raise  # the same exception, its traceback intact
     finally:
         if bar is not None:
             bar.close(recorder.reason or "")

@@ -48,6 +48,7 @@ def test_result_to_dict_is_json(result):
 
 def test_result_rejects_an_unknown_reason():
     with pytest.raises(
-        ValueError, match=r"reason must be one of \['finished', 'diverged', 'non-finite', 'incomplete'\]"
+        ValueError,
+        match=r"reason must be one of \['finished', 'diverged', 'non-finite', 'incomplete', 'interrupted'\]",
     ):
         RangeTestResult(np.ones(2), np.ones(2), np.ones(2), 1, "stopped")

@@ -12,17 +12,92 @@ import pytest
 from curves import falling, hide
 
 from cyclr import _progress
-from cyclr.rangetest import (
-    find_lr,
-)
+from cyclr.rangetest import RangeTestRecorder, find_lr
 
 
 def test_train_step_errors_propagate_and_nothing_is_swallowed():
     def train_step(lr):
         raise RuntimeError("out of memory")
 
-    with pytest.raises(RuntimeError, match="out of memory"):
+    with pytest.raises(RuntimeError, match="out of memory") as caught:
         find_lr(train_step, progress=False)
+    assert caught.value.result is None  # nothing was recorded: nothing to keep, and no note
+    assert not getattr(caught.value, "__notes__", [])
+
+
+def failing_after(count: int, error: BaseException):
+    """A train_step that returns falling losses for ``count`` steps, then raises ``error``; its lrs."""
+    lrs: list[float] = []
+
+    def train_step(lr: float) -> float:
+        if len(lrs) == count:
+            raise error
+        lrs.append(lr)
+        return falling(lr)
+
+    return train_step, lrs
+
+
+@pytest.mark.parametrize(
+    "error",
+    [RuntimeError("CUDA out of memory"), MemoryError(), KeyboardInterrupt(), ValueError("bad batch")],
+    ids=type,
+)
+def test_an_error_in_train_step_keeps_the_points_recorded(error):
+    train_step, lrs = failing_after(40, error)
+    with pytest.raises(type(error)) as caught:
+        find_lr(train_step, progress=False)
+    assert caught.value is error  # the same exception, unchanged but for the result and a note
+    partial = caught.value.result
+    assert (partial.reason, partial.stopped_at, partial.lrs.tolist()) == ("interrupted", 39, lrs)
+    assert partial.losses.tolist() == [falling(lr) for lr in lrs]
+    assert partial.spec == find_lr(falling, progress=False).spec
+    (note,) = caught.value.__notes__
+    assert note == (
+        f"cyclr.find_lr: the 40 points recorded before this error (steps 0..39, lr 1e-07..{lrs[-1]:.3g}) "
+        f"are kept in this exception's .result, a RangeTestResult with reason 'interrupted'"
+    )
+
+
+def test_a_bad_loss_late_in_the_sweep_keeps_the_points_too():
+    losses = iter([2.0, 1.5, None])
+    with pytest.raises(TypeError, match=r"the loss at step 2 must be a real number") as caught:
+        find_lr(lambda lr: next(losses), progress=False)
+    assert caught.value.result.losses.tolist() == [2.0, 1.5]
+    assert caught.value.result.reason == "interrupted"
+
+
+def test_an_interrupted_recorder_has_stopped():
+    recorder = RangeTestRecorder()
+    recorder.record(1.0)
+    error = recorder.attach_result(KeyboardInterrupt())
+    assert recorder.stopped and recorder.reason == "interrupted"
+    assert error.result.reason == "interrupted" and recorder.result().reason == "interrupted"
+    with pytest.raises(RuntimeError, match=r"the range test has stopped \(interrupted at step 0\)"):
+        recorder.record(1.0)
+
+
+def test_the_torch_helper_keeps_the_points_and_restores_the_model():
+    torch = pytest.importorskip("torch")
+    import cyclr.torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    before = [p.detach().clone() for p in model.parameters()]
+    batches = [(torch.randn(8, 3), torch.randn(8, 1)) for _ in range(4)]
+    calls = []
+
+    def loss_fn(outputs, targets):
+        if len(calls) == 12:
+            raise RuntimeError("CUDA out of memory")
+        calls.append(1)
+        return torch.nn.functional.mse_loss(outputs, targets)
+
+    with pytest.raises(RuntimeError, match="out of memory") as caught:
+        cyclr.torch.find_lr(model, optimizer, loss_fn, batches, progress=False)
+    assert caught.value.result.reason == "interrupted" and len(caught.value.result.losses) == 12
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
 
 
 def test_train_step_must_be_callable():
