@@ -93,12 +93,16 @@ class Suggestion:
         return "\n".join(f"{name:<9} {point.lr:9.3g}  {point.reason}" for name, point in rows)
 
 
-def _crossing(x: np.ndarray, y: np.ndarray, i: int, level: float) -> float:
-    """Where the segment from ``(x[i], y[i])`` to ``(x[i+1], y[i+1])`` crosses ``level`` (linear)."""
+def _crossing(x: np.ndarray, lr: np.ndarray, y: np.ndarray, i: int, level: float) -> tuple[float, float]:
+    """Where the segment from ``(x[i], y[i])`` to ``(x[i+1], y[i+1])`` crosses ``level`` (linear in
+    ``x = log10(lr)``): ``(x, lr)``, the lr kept within ``[lr[i], lr[i+1]]`` (``10**log10(lr)`` can be
+    an ulp off ``lr``)."""
     if y[i] == y[i + 1]:
-        return float(x[i])
-    fraction = (y[i] - level) / (y[i] - y[i + 1])
-    return float(x[i] + min(max(fraction, 0.0), 1.0) * (x[i + 1] - x[i]))
+        at = float(x[i])
+    else:
+        fraction = (y[i] - level) / (y[i] - y[i + 1])
+        at = float(x[i] + min(max(fraction, 0.0), 1.0) * (x[i + 1] - x[i]))
+    return at, min(max(10.0**at, float(lr[i])), float(lr[i + 1]))
 
 
 def suggest(
@@ -124,8 +128,6 @@ def suggest(
        weighted quadratic fit around each point, ``bandwidth`` decades or 5 neighbours wide): the
        curve ``s``, its slope ``s'``, and its standard error ``error = noise_level(loss) * gain``.
     3. ``bottom = min(s)`` at ``x_min``; ``top = max(s)`` over ``x <= x_min``; ``drop = top - bottom``.
-       Unless ``top - 5 error(top) > bottom + 5 error(bottom)`` the loss does not fall out of its
-       noise: ValueError.
     4. ``top_margin = max(FALL_MARGIN * drop, NOISE_MARGIN * error(top))`` (10% of the fall, or 5
        standard errors where the noise is larger: ``top``, the maximum of a noisy curve, lies above the
        plateau by a few standard errors), ``bottom_margin`` likewise at ``bottom``.
@@ -133,8 +135,13 @@ def suggest(
        to fall, for good). ``max_lr``: the first crossing of ``s = bottom + bottom_margin`` after that
        (the fall is done but for its last tenth: it flattens). Each crossing is interpolated linearly
        in ``x`` between the two points around it. Both lie on steep parts of the curve, where noise
-       moves a crossing little, unlike ``argmin(s)`` in a flat valley.
-    5. ``steepest``: the point of least ``s'`` from ``base_lr`` to ``max_lr``; ``minimum``: ``x_min``.
+       moves a crossing little, unlike ``argmin(s)`` in a flat valley. Unless the fall clears both
+       margins, ``top - top_margin > bottom + bottom_margin``, the loss does not fall out of its
+       noise: ValueError.
+    5. ``steepest``: the point of the sweep of least ``s'`` from ``base_lr`` to ``max_lr``, both
+       included; on a sweep so coarse that no point lies between them, the end of the range where
+       ``s'``, interpolated linearly, is less. ``minimum``: ``x_min``. So always
+       ``base_lr <= steepest.lr <= max_lr <= minimum.lr``.
 
     The paper's other rule, ``base_lr = max_lr / 3`` to ``max_lr / 4``, is a narrower choice; with
     the suggested ``max_lr`` it is one division away.
@@ -208,10 +215,12 @@ def suggest(
     drop = top - bottom
     # Values are reported in the loss's own units: exp() undoes log_loss.
     unit: Callable[[float], float] = math.exp if log_loss else float
-    if not (
-        drop > 1e-10 * max(abs(top), abs(bottom))
-        and top - NOISE_MARGIN * error[i_top] > bottom + NOISE_MARGIN * error[i_min]
-    ):
+    top_margin = max(FALL_MARGIN * drop, NOISE_MARGIN * float(error[i_top]))
+    bottom_margin = max(FALL_MARGIN * drop, NOISE_MARGIN * float(error[i_min]))
+    start_level, end_level = top - top_margin, bottom + bottom_margin
+    # The fall must clear both margins: then base_lr < max_lr (a fall of 5 standard errors at the top
+    # and 10% at the bottom would otherwise put the "start" of the fall below its "end").
+    if not (drop > 1e-10 * max(abs(top), abs(bottom)) and start_level > end_level):
         if i_min == 0:
             how = "rises from the start"
         elif not drop > 1e-10 * max(abs(top), abs(bottom)):
@@ -223,14 +232,24 @@ def suggest(
             f"lr {lr[i_top]:.3g}, lowest {unit(bottom):.4g} at lr {lr[i_min]:.3g}); is the model trained "
             f"already? If not, sweep from a lower start_lr or to a higher end_lr"
         )
-    top_margin = max(FALL_MARGIN * drop, NOISE_MARGIN * float(error[i_top]))
-    bottom_margin = max(FALL_MARGIN * drop, NOISE_MARGIN * float(error[i_min]))
-    start_level, end_level = top - top_margin, bottom + bottom_margin
     i_base = i_top + int(np.flatnonzero(s[i_top:i_min] >= start_level)[-1])
-    x_base = _crossing(x, s, i_base, start_level)
+    x_base, base_lr = _crossing(x, lr, s, i_base, start_level)
     i_max = i_base + int(np.flatnonzero(s[i_base : i_min + 1] <= end_level)[0])
-    x_max = _crossing(x, s, i_max - 1, end_level)
-    i_steep = i_base + int(np.argmin(slope[i_base : i_max + 1]))
+    x_max, max_lr = _crossing(x, lr, s, i_max - 1, end_level)
+    # The steepest point of the sweep inside [base_lr, max_lr]; on a sweep too coarse to have one
+    # there (both crossings on one segment), the end of the range where the interpolated slope is less.
+    inside = np.flatnonzero((lr >= base_lr) & (lr <= max_lr))
+    if inside.size:
+        i_steep = int(inside[np.argmin(slope[inside])])
+        steep_lr, steep_loss, steep_slope = float(lr[i_steep]), float(s[i_steep]), float(slope[i_steep])
+    else:
+        i, width = i_base, x[i_base + 1] - x[i_base]
+        at_base, at_max = (
+            float(slope[i] + (at - x[i]) / width * (slope[i + 1] - slope[i])) for at in (x_base, x_max)
+        )
+        steep_lr, steep_loss, steep_slope = (
+            (base_lr, start_level, at_base) if at_base <= at_max else (max_lr, end_level, at_max)
+        )
 
     scale = " on a log scale" if log_loss else ""
     fall = (
@@ -242,16 +261,16 @@ def suggest(
         base_reason += "; it may be falling at the start already: sweep from a lower start_lr"
     max_reason = f"the loss stops falling here: {bottom_margin / drop:.0%} {fall} to go"
     per = "log(loss) per decade of lr" if log_loss else "per decade of lr"
-    steepest_reason = f"the smoothed loss falls fastest here: {slope[i_steep]:.3g} {per}"
+    steepest_reason = f"the smoothed loss falls fastest here: {steep_slope:.3g} {per}"
     minimum_reason = "the smoothed loss is lowest here"
     if i_min == len(s) - 1:
         minimum_reason += ", at the end of the sweep: it may fall further, sweep to a higher end_lr"
     else:
         minimum_reason += "; beyond, it rises"
     return Suggestion(
-        base=LRPoint(10.0**x_base, unit(start_level), base_reason),
-        max=LRPoint(10.0**x_max, unit(end_level), max_reason),
-        steepest=LRPoint(float(lr[i_steep]), unit(float(s[i_steep])), steepest_reason),
+        base=LRPoint(base_lr, unit(start_level), base_reason),
+        max=LRPoint(max_lr, unit(end_level), max_reason),
+        steepest=LRPoint(steep_lr, unit(steep_loss), steepest_reason),
         minimum=LRPoint(float(lr[i_min]), unit(bottom), minimum_reason),
         curve_lrs=frozen(lr),
         curve_losses=frozen(np.exp(s) if log_loss else s),
