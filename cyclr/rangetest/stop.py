@@ -25,14 +25,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._validate import check_real
+from ._checks import real
 
 __all__ = ["check_diverge_factor", "check_smooth", "has_diverged", "smoothed_next"]
 
 
 def check_smooth(smooth: Any) -> float:
     """``smooth`` as a float in [0, 1); TypeError or ValueError naming it otherwise."""
-    smooth = check_real("smooth", smooth, minimum=0.0)
+    smooth = real("smooth", smooth, minimum=0.0)
     if smooth >= 1.0:
         raise ValueError(f"smooth must be in [0, 1): 1 would never move, got {smooth!r}")
     return smooth
@@ -42,7 +42,7 @@ def check_diverge_factor(diverge_factor: Any) -> float | None:
     """``diverge_factor`` as a finite float > 1, or None (never stop for divergence)."""
     if diverge_factor is None:
         return None
-    return check_real("diverge_factor", diverge_factor, above=1.0)
+    return real("diverge_factor", diverge_factor, above=1.0)
 
 
 def smoothed_next(previous: float, loss: float, step: int, smooth: float) -> float:

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import check_bool, check_int, check_real
+from .._validate import check_bool, check_int
 from ._arrays import check_sweep, frozen
+from ._checks import real
 from .smoothing import blow_up_cap, local_quadratic, median_of_three, noise_level
 
 __all__ = ["BANDWIDTH", "FALL_MARGIN", "MIN_POINTS", "NOISE_MARGIN", "LRPoint", "Suggestion", "suggest"]
@@ -173,7 +174,7 @@ def suggest(
         '3.2e-04 3.1e-03'
     """
     lrs, losses = check_sweep(lrs, losses)
-    bandwidth = check_real("bandwidth", bandwidth, above=0.0)
+    bandwidth = real("bandwidth", bandwidth, above=0.0)
     if check_bool("log_loss", log_loss):
         bad = np.flatnonzero(losses <= 0)
         if bad.size:

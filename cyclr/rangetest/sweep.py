@@ -7,16 +7,25 @@ every adapter.
 
 from __future__ import annotations
 
+import math
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 from .._ops import Ops
 from .._spec import Formula, Spec
-from .._validate import check_choice, check_int, check_real
+from .._validate import check_choice, check_int
+from ._checks import brief, real
 
-__all__ = ["MODES", "LRRangeTest", "range_test_formula"]
+__all__ = ["MAX_STEPS", "MODES", "SMALLEST_START", "LRRangeTest", "range_test_formula"]
 
 MODES = ("exp", "linear")
+SMALLEST_START = sys.float_info.min
+"""The smallest ``start_lr``: the smallest normal float, 2.2250738585072014e-308. Below it a float
+has fewer than 53 significant bits, and ``start_lr * ratio ** t`` is rounded to a few of them."""
+MAX_STEPS = 2**53 + 1
+"""The longest sweep: ``num_steps - 1 <= 2**53``, so that ``k / (num_steps - 1)`` divides exact floats
+(and the scalar, numpy and numba paths agree bit for bit)."""
 
 
 def range_test_formula(xp: Ops, *, start_lr: float, end_lr: float, num_steps: int, mode: str) -> Formula:
@@ -61,14 +70,20 @@ class LRRangeTest(Spec):
     The same value for every parameter group.
 
     Args:
-        start_lr: the first learning rate (> 0).
-        end_lr: the last learning rate (> start_lr).
-        num_steps: steps in the sweep, both ends included (an integer >= 2).
+        start_lr: the first learning rate, a normal float (>= ``SMALLEST_START``, 2.2e-308).
+        end_lr: the last learning rate (> start_lr, finite); in "exp" mode ``end_lr / start_lr``
+            must be a finite float too (it is the sweep's ratio).
+        num_steps: steps in the sweep, both ends included (an integer, 2 <= num_steps <= 2**53 + 1).
         mode: "exp" (evenly spaced in log(lr), the usual choice) or "linear".
 
+    Every sweep built keeps its laws at every step: ``lr(0) == start_lr``, ``lr(k) == end_lr`` for
+    ``k >= num_steps - 1``, non-decreasing in ``k``, finite and within ``[start_lr, end_lr]``.
+
     Raises:
-        TypeError: a parameter has the wrong type (a float num_steps, a string lr, ...).
-        ValueError: an lr is NaN, inf or <= 0; ``end_lr <= start_lr``; ``num_steps < 2``; unknown mode.
+        TypeError: a parameter has the wrong type (a float num_steps, a string or Decimal lr, ...).
+        ValueError: an lr is NaN, inf, <= 0 or too large for a float (``10**400``); ``start_lr``
+            subnormal; ``end_lr <= start_lr``; ``end_lr / start_lr`` overflows in "exp" mode;
+            ``num_steps`` outside [2, 2**53 + 1]; unknown mode.
 
     Examples:
         >>> sweep = LRRangeTest(start_lr=1e-4, end_lr=1.0, num_steps=5)
@@ -85,15 +100,31 @@ class LRRangeTest(Spec):
         def normalize(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
-        normalize("start_lr", check_real("start_lr", self.start_lr, above=0.0))
-        normalize("end_lr", check_real("end_lr", self.end_lr, above=0.0))
+        normalize("start_lr", real("start_lr", self.start_lr, above=0.0))
+        if self.start_lr < SMALLEST_START:
+            raise ValueError(
+                f"start_lr must be a normal float, >= {SMALLEST_START!r}, got {self.start_lr!r}: a "
+                f"subnormal lr has too few digits for a sweep to start from"
+            )
+        normalize("end_lr", real("end_lr", self.end_lr, above=0.0))
         if not self.end_lr > self.start_lr:
             raise ValueError(
                 f"end_lr must be > start_lr: the sweep goes up, got start_lr={self.start_lr!r}, "
                 f"end_lr={self.end_lr!r}"
             )
         normalize("num_steps", check_int("num_steps", self.num_steps, minimum=2))
+        if self.num_steps > MAX_STEPS:
+            raise ValueError(
+                f"num_steps must be <= 2**53 + 1, so that each step's fraction k / (num_steps - 1) is "
+                f"computed from exact floats on every path, got {brief(self.num_steps)}"
+            )
         check_choice("mode", self.mode, MODES)
+        if self.mode == "exp" and not math.isfinite(self.end_lr / self.start_lr):
+            raise ValueError(
+                f"end_lr / start_lr must be a finite float for mode 'exp' (the sweep's ratio), got "
+                f"end_lr={self.end_lr!r}, start_lr={self.start_lr!r}: it overflows; raise start_lr or "
+                f"lower end_lr"
+            )
 
     @property
     def groups(self) -> int | None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import sys
+from decimal import Decimal
+from fractions import Fraction
 
 import mpmath
 import numpy as np
@@ -13,9 +17,7 @@ from hypothesis import strategies as st
 from oracle import ulps
 
 import cyclr
-from cyclr.rangetest import (
-    LRRangeTest,
-)
+from cyclr.rangetest import LRRangeTest
 
 
 @st.composite
@@ -204,3 +206,109 @@ def test_unknown_mode_suggests_the_closest():
         LRRangeTest(mode="expo")
     with pytest.raises(TypeError, match=r"mode must be a string"):
         LRRangeTest(mode=1)
+
+
+# -- hostile parameters: a sweep that is built keeps its laws, or it is not built -------------------------
+
+TINY = sys.float_info.min  # the smallest normal float, 2.2250738585072014e-308
+MAX_STEPS = 2**53 + 1
+
+
+def test_a_subnormal_start_is_refused():
+    """Issue 10 item 2: start_lr=5e-324 made end_lr / start_lr inf, and the sweep jumped to end_lr."""
+    with pytest.raises(
+        ValueError, match=r"start_lr must be a normal float, >= 2.2250738585072014e-308, got 5e-324"
+    ):
+        LRRangeTest(start_lr=5e-324, end_lr=1.0)
+    with pytest.raises(ValueError, match=r"start_lr must be a normal float"):
+        LRRangeTest(start_lr=5e-324, end_lr=1.0, mode="linear")
+
+
+def test_an_exponential_ratio_that_overflows_is_refused():
+    with pytest.raises(
+        ValueError,
+        match=r"end_lr / start_lr must be a finite float for mode 'exp' \(the sweep's ratio\), got "
+        r"end_lr=10000000000.0, start_lr=1e-300: it overflows; raise start_lr or lower end_lr",
+    ):
+        LRRangeTest(start_lr=1e-300, end_lr=1e10)
+    linear = LRRangeTest(start_lr=1e-300, end_lr=1e10, mode="linear")  # no ratio: fine
+    assert linear.lr_at(1) == 1e-300 + (1e10 - 1e-300) * (1 / 99)
+
+
+@pytest.mark.parametrize("name", ["start_lr", "end_lr"])
+@pytest.mark.parametrize(
+    "value",
+    [10**400, -(10**400), Fraction(10**400, 3), 2**1024],
+    ids=["1e400", "-1e400", "fraction", "2**1024"],
+)
+def test_a_number_too_large_for_a_float_is_a_value_error(name, value):
+    with pytest.raises(ValueError, match=rf"{name} must be a finite float, got .*too large for a float"):
+        LRRangeTest(**{name: value})
+
+
+def test_a_huge_number_is_named_briefly():
+    with pytest.raises(ValueError) as caught:
+        LRRangeTest(end_lr=10**5000)  # its repr would be 5001 digits (and Python refuses to print it)
+    assert len(str(caught.value)) < 200 and "end_lr" in str(caught.value)
+
+
+def test_decimal_is_not_a_real_number():
+    with pytest.raises(TypeError, match=r"end_lr must be a real number, got Decimal\('1E\+400'\)"):
+        LRRangeTest(end_lr=Decimal("1e400"))
+
+
+@pytest.mark.parametrize("value", [MAX_STEPS + 1, 2**63, 10**400], ids=["2**53+2", "2**63", "1e400"])
+def test_num_steps_beyond_2_53_is_refused(value):
+    with pytest.raises(ValueError, match=r"num_steps must be <= 2\*\*53 \+ 1, so that each step's fraction"):
+        LRRangeTest(num_steps=value)
+
+
+def test_the_longest_sweep_keeps_its_laws():
+    spec = LRRangeTest(start_lr=1e-7, end_lr=10.0, num_steps=MAX_STEPS)
+    last = MAX_STEPS - 1
+    steps = np.array([0, 1, 2, last // 2, last - 1, last, last + 1, 2**63 - 1], dtype=np.int64)
+    lr = spec.lr_at(steps)
+    assert lr.tolist() == [spec.lr_at(int(k)) for k in steps]
+    assert lr[0] == 1e-7 and lr[5] == 10.0 and np.all(np.diff(lr) >= 0)
+
+
+positive = st.one_of(
+    st.floats(min_value=0.0, exclude_min=True, allow_subnormal=True, allow_infinity=False),
+    st.sampled_from([5e-324, TINY, TINY * 2, 1e-300, 1e-7, 1.0, 1e300, sys.float_info.max]),
+    st.integers(1, 2**1100),
+    st.fractions(min_value=Fraction(1, 10**400), max_value=Fraction(10**400)).filter(lambda f: f > 0),
+)
+hostile = st.one_of(
+    positive,
+    st.sampled_from([0, 0.0, -0.0, -1.0, math.nan, math.inf, -math.inf, True, None, "1e-3", Decimal(1)]),
+    st.sampled_from([np.float32(1e-3), np.float64(5e-324), np.int64(3), np.float16(0.5)]),
+)
+step_counts = st.one_of(
+    st.integers(2, 60),
+    st.integers(2, 2**70),
+    st.sampled_from([MAX_STEPS - 1, MAX_STEPS, MAX_STEPS + 1, 2**63 - 1, 2**63, 0, 1, -3]),
+)
+
+
+@given(
+    start=hostile, end=hostile, num_steps=step_counts, mode=st.sampled_from(["exp", "linear"]), data=st.data()
+)
+def test_every_sweep_built_keeps_its_laws(start, end, num_steps, mode, data):
+    """Built from anything: a ValueError/TypeError naming a parameter, or a sweep that starts at start_lr,
+    ends at end_lr, rises monotonically, stays finite and within [start_lr, end_lr] at every step (up to
+    2**63 - 1, and 2**80 on the Python path), with the scalar and numpy paths equal."""
+    try:
+        spec = LRRangeTest(start_lr=start, end_lr=end, num_steps=num_steps, mode=mode)
+    except (TypeError, ValueError) as error:
+        assert re.match(r"(start_lr|end_lr|num_steps|mode|end_lr / start_lr) must be", str(error)), error
+        return
+    last = spec.num_steps - 1
+    k = data.draw(st.integers(0, last - 1))
+    steps = sorted({0, 1, k, k + 1, last // 2, last - 1, last, min(last + 1, 2**63 - 1), 2**63 - 1})
+    scalar = [spec.lr_at(step) for step in steps]
+    array = spec.lr_at(np.array(steps, dtype=np.int64))
+    assert array.tolist() == scalar
+    assert all(math.isfinite(lr) and spec.start_lr <= lr <= spec.end_lr for lr in scalar)
+    assert all(a <= b for a, b in zip(scalar[:-1], scalar[1:], strict=True))
+    assert spec.lr_at(0) == spec.start_lr and spec.lr_at(last) == spec.end_lr == spec.lr_at(2**80)
+    assert spec.start_lr >= TINY and math.isfinite(spec.end_lr)
