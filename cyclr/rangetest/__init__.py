@@ -25,7 +25,7 @@ Examples:
 from __future__ import annotations
 
 from .csvio import read_sweep
-from .plot import plot_sweep
+from .plot import plot_sweep, save_plot
 from .recorder import RangeTestRecorder
 from .result import REASONS, RangeTestResult
 from .runner import find_lr
@@ -54,5 +54,6 @@ __all__ = [
     "plot_sweep",
     "range_test_formula",
     "read_sweep",
+    "save_plot",
     "suggest",
 ]

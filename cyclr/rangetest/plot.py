@@ -2,15 +2,17 @@ r"""The plot of a sweep: loss against lr on a log axis, the suggested range mark
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ._arrays import as_vector, check_sweep
+from ._files import written
 from .suggestion import Suggestion, suggest
 
-__all__ = ["plot_sweep"]
+__all__ = ["plot_sweep", "save_plot"]
 
 
 def plot_sweep(
@@ -90,3 +92,55 @@ def plot_sweep(
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="best")
     return ax
+
+
+def save_plot(plot: Any, path: str | os.PathLike[str], *, format: str | None = None, dpi: float = 120) -> str:
+    """Save a plot's figure to exactly ``path``, atomically, in the format its name ends in.
+
+    Unlike ``figure.savefig(path)``, a name without an extension is refused (savefig would write
+    ``path + ".png"``), and the file is written atomically: to a temporary file beside it, then
+    ``os.replace``, so that on any error the file that was there is left as it was (see
+    ``cyclr.rangetest._files``; a device such as ``/dev/null`` is written to directly).
+
+    Args:
+        plot: a matplotlib Axes (as ``plot_sweep`` returns) or Figure.
+        path: where to write; its suffix (in any case) names the format: ``.png``, ``.pdf``, ``.svg``...
+        format: the format, when the name does not say it (``"png"``).
+        dpi: dots per inch, for raster formats.
+
+    Returns:
+        ``path``, as a string.
+
+    Raises:
+        ValueError: the format is unknown to matplotlib, or ``path`` has no extension and ``format``
+            is None.
+        OSError: ``path`` is a directory (IsADirectoryError), its parent is missing
+            (FileNotFoundError), or the system refuses the write (no space, no permission).
+
+    Examples:
+        >>> import os, tempfile
+        >>> lrs = np.logspace(-5, 0, 50)
+        >>> ax = plot_sweep(lrs, 1 / (1 + (lrs / 1e-3) ** 2) + lrs)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     os.path.basename(save_plot(ax, os.path.join(folder, "sweep.png")))
+        'sweep.png'
+    """
+    figure = getattr(plot, "figure", plot)
+    supported = figure.canvas.get_supported_filetypes()
+    formats = ", ".join(f".{name}" for name in sorted(supported))
+    name = os.fsdecode(path)
+    if format is None:
+        suffix = os.path.splitext(name)[1]
+        if not suffix:
+            raise ValueError(
+                f"cannot tell the format of {name} from its name: end it in one of {formats} "
+                f"(or pass format=)"
+            )
+        format = suffix[1:].lower()
+        if format not in supported:
+            raise ValueError(f"cannot save a plot as {suffix!r} ({name}): use one of {formats}")
+    elif format not in supported:
+        raise ValueError(f"format must be one of {sorted(supported)}, got {format!r}")
+    with written(path, binary=True) as stream:
+        figure.savefig(stream, format=format, dpi=dpi)
+    return name

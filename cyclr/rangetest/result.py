@@ -2,6 +2,7 @@ r"""The outcome of a range test: ``RangeTestResult``, with its suggestion, plain
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,7 @@ from .._validate import check_choice
 from ._arrays import frozen
 from ._files import PathOrFile
 from .csvio import write_sweep
-from .plot import plot_sweep
+from .plot import plot_sweep, save_plot
 from .suggestion import Suggestion, suggest
 
 if TYPE_CHECKING:
@@ -97,30 +98,45 @@ class RangeTestResult:
     def to_csv(self, file: PathOrFile) -> None:
         """Write ``step,lr,loss,smoothed_loss``, one row per step, every float exact (``repr``).
 
-        ``read_sweep`` reads it back (it needs only the ``lr`` and ``loss`` columns).
+        ``read_sweep`` reads it back (it needs only the ``lr`` and ``loss`` columns). A path is
+        written atomically (``write_sweep``): on any error the file that was there is left as it was.
 
         Args:
             file: a path, or a text file open for writing.
+
+        Raises:
+            TypeError: ``file`` is neither a path nor a text file open for writing.
+            OSError: the path is a directory, its parent is missing, or the write fails.
         """
         write_sweep(file, self.lrs, self.losses, self.smoothed)
 
-    def plot(self, ax: Any = None) -> Any:
+    def plot(self, ax: Any = None, *, path: str | os.PathLike[str] | None = None) -> Any:
         """Loss against lr on a log axis, with the suggestion marked: ``plot_sweep`` of this sweep.
 
         Args:
             ax: a matplotlib Axes to draw on; None makes a new figure.
+            path: also save the figure there (``save_plot``: atomically, in the format of the
+                suffix, ``.png``, ``.svg``, ``.pdf``...); None saves nothing.
 
         Returns:
             The Axes.
 
         Raises:
             ImportError: matplotlib is not installed (``pip install "cyclr[plot]"``).
+            ValueError: ``path`` has no extension or one matplotlib does not know.
+            OSError: ``path`` cannot be written (a directory, a missing parent, a full disk).
         """
         try:
             suggestion: Suggestion | str = self.suggestion
         except ValueError as error:
             suggestion = str(error)
         title = f"LR range test: {len(self.lrs)} steps, {self.reason}"
-        return plot_sweep(
+        made = ax is None
+        ax = plot_sweep(
             self.lrs, self.losses, suggestion=suggestion, moving_average=self.smoothed, ax=ax, title=title
         )
+        if path is not None:
+            if made:
+                ax.figure.tight_layout()
+            save_plot(ax, path)
+        return ax
