@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ._checks import brief
 from .result import RangeTestResult
 from .stop import check_diverge_factor, check_smooth, has_diverged, smoothed_next
 from .sweep import LRRangeTest
@@ -34,6 +35,8 @@ def _as_loss(value: Any, step: int) -> float:
         value = detach()
     try:
         return float(value)
+    except OverflowError:
+        raise ValueError(f"the loss at step {step} is too large for a float: {brief(value)}") from None
     except (TypeError, ValueError) as error:
         raise TypeError(
             f"the loss at step {step} must be a real number or a 0-d array, got {value!r} "
@@ -138,6 +141,7 @@ class RangeTestRecorder:
 
         Raises:
             TypeError: ``loss`` is not a real number or a 0-d array.
+            ValueError: ``loss`` is too large for a float (``10**400``).
             RuntimeError: the sweep has stopped already.
         """
         self._check_running()

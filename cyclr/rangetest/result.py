@@ -5,19 +5,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from .._validate import check_choice
+from .._spec import from_dict
+from .._validate import check_choice, check_int
 from ._arrays import frozen
 from ._files import PathOrFile
 from .csvio import write_sweep
 from .plot import plot_sweep, save_plot
 from .suggestion import Suggestion, suggest
-
-if TYPE_CHECKING:
-    from .sweep import LRRangeTest
+from .sweep import LRRangeTest
 
 __all__ = ["REASONS", "RangeTestResult"]
 
@@ -59,8 +58,54 @@ class RangeTestResult:
 
     def __post_init__(self) -> None:
         for name in ("lrs", "losses", "smoothed"):
-            object.__setattr__(self, name, frozen(getattr(self, name)))
+            array = frozen(getattr(self, name))
+            if array.ndim != 1:
+                raise ValueError(f"{name} must be 1-d (one value per step), got shape {array.shape}")
+            object.__setattr__(self, name, array)
+        object.__setattr__(self, "stopped_at", check_int("stopped_at", self.stopped_at, minimum=0))
+        lengths = {len(self.lrs), len(self.losses), len(self.smoothed)}
+        if lengths != {self.stopped_at + 1}:
+            raise ValueError(
+                f"lrs, losses and smoothed must have stopped_at + 1 = {self.stopped_at + 1} points, got "
+                f"{len(self.lrs)}, {len(self.losses)} and {len(self.smoothed)}"
+            )
         check_choice("reason", self.reason, REASONS)
+        if self.spec is not None and not isinstance(self.spec, LRRangeTest):
+            raise TypeError(f"spec must be an LRRangeTest or None, got {self.spec!r}")
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields only: the cached ``suggestion`` is not saved (it is recomputed on demand)."""
+        return {name: value for name, value in self.__dict__.items() if name != "suggestion"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, frozen(value) if isinstance(value, np.ndarray) else value)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RangeTestResult:
+        """The result back from ``to_dict()`` data (after JSON, say); every field checked again.
+
+        Raises:
+            TypeError, ValueError: the data is not what ``to_dict`` writes (a field missing, a bad
+                value, a spec that ``cyclr.from_dict`` refuses).
+        """
+        if not isinstance(data, dict):
+            raise TypeError(f"data must be a dict from RangeTestResult.to_dict(), got {type(data).__name__}")
+        names = ("lrs", "losses", "smoothed", "stopped_at", "reason", "spec")
+        missing = [name for name in names if name not in data]
+        if missing:
+            raise ValueError(
+                f"data from RangeTestResult.to_dict() needs {missing}; got the keys {sorted(data)}"
+            )
+        spec = None if data["spec"] is None else from_dict(data["spec"])
+        return cls(
+            lrs=np.asarray(data["lrs"], dtype=np.float64),
+            losses=np.asarray(data["losses"], dtype=np.float64),
+            smoothed=np.asarray(data["smoothed"], dtype=np.float64),
+            stopped_at=data["stopped_at"],
+            reason=data["reason"],
+            spec=spec,  # type: ignore[arg-type]  # checked in __post_init__
+        )
 
     def __repr__(self) -> str:
         span = f"{self.lrs[0]:.3g}..{self.lrs[-1]:.3g}" if len(self.lrs) else "none"
@@ -85,7 +130,8 @@ class RangeTestResult:
             ) from None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data: the arrays as lists, ``stopped_at``, ``reason``, and the sweep's ``to_dict()``."""
+        """Plain data: the arrays as lists, ``stopped_at``, ``reason``, and the sweep's ``to_dict()``;
+        ``from_dict`` reads it back."""
         return {
             "lrs": self.lrs.tolist(),
             "losses": self.losses.tolist(),

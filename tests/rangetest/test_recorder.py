@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -117,3 +118,14 @@ def test_recorder_result_needs_a_loss():
 def test_recorder_needs_a_range_test_spec():
     with pytest.raises(TypeError, match=r"spec must be an LRRangeTest, got CyclicLR"):
         RangeTestRecorder(cyclr.CyclicLR())
+
+
+@pytest.mark.parametrize(
+    "loss", [10**400, -(10**400), Fraction(10**400, 7)], ids=["1e400", "-1e400", "fraction"]
+)
+def test_a_loss_too_large_for_a_float(loss):
+    with pytest.raises(
+        ValueError, match=r"the loss at step 0 is too large for a float: 1000|-1000|Fraction"
+    ) as caught:
+        find_lr(lambda lr: loss, progress=False)
+    assert caught.value.result is None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -52,3 +54,54 @@ def test_result_rejects_an_unknown_reason():
         match=r"reason must be one of \['finished', 'diverged', 'non-finite', 'incomplete', 'interrupted'\]",
     ):
         RangeTestResult(np.ones(2), np.ones(2), np.ones(2), 1, "stopped")
+
+
+def test_result_round_trips_through_to_dict(result):
+    again = RangeTestResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert again.to_dict() == result.to_dict()
+    assert again.spec == result.spec and again.suggestion == result.suggestion
+    elsewhere = RangeTestResult(np.ones(2), np.ones(2), np.ones(2), 1, "finished")
+    assert RangeTestResult.from_dict(elsewhere.to_dict()).spec is None
+
+
+@pytest.mark.parametrize("used", [False, True], ids=["fresh", "suggestion computed"])
+def test_result_pickles_and_copies_without_its_cache(result, used):
+    if used:
+        result.suggestion  # noqa: B018 - cached now
+    for again in (pickle.loads(pickle.dumps(result)), copy.deepcopy(result), copy.copy(result)):
+        assert again.to_dict() == result.to_dict()
+        assert all(not array.flags.writeable for array in (again.lrs, again.losses, again.smoothed))
+        assert again.suggestion == result.suggestion
+    assert "suggestion" not in result.__getstate__()
+    assert b"curve_losses" not in pickle.dumps(result)  # the cached Suggestion is not saved
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (
+            {"losses": np.ones(3)},
+            ValueError,
+            r"lrs, losses and smoothed must have stopped_at \+ 1 = 2 points",
+        ),
+        (
+            {"stopped_at": 5},
+            ValueError,
+            r"lrs, losses and smoothed must have stopped_at \+ 1 = 6 points, got 2",
+        ),
+        ({"stopped_at": -1}, ValueError, r"stopped_at must be an integer >= 0, got -1"),
+        ({"stopped_at": 1.0}, TypeError, r"stopped_at must be an integer, got 1.0"),
+        ({"spec": "LRRangeTest"}, TypeError, r"spec must be an LRRangeTest or None, got 'LRRangeTest'"),
+        ({"lrs": [[1.0, 2.0]]}, ValueError, r"lrs must be 1-d"),
+    ],
+)
+def test_result_checks_its_fields(kwargs, error, message):
+    fields = {
+        "lrs": np.ones(2),
+        "losses": np.ones(2),
+        "smoothed": np.ones(2),
+        "stopped_at": 1,
+        "reason": "finished",
+    }
+    with pytest.raises(error, match=message):
+        RangeTestResult(**{**fields, **kwargs})
