@@ -173,21 +173,21 @@ def suggest(
         >>> f"{s.base_lr:.1e} {s.max_lr:.1e}"
         '3.2e-04 3.1e-03'
     """
-    lrs, losses = check_sweep(lrs, losses)
+    all_lrs, all_losses = check_sweep(lrs, losses)
     bandwidth = real("bandwidth", bandwidth, above=0.0)
     if check_bool("log_loss", log_loss):
-        bad = np.flatnonzero(losses <= 0)
+        bad = np.flatnonzero(all_losses <= 0)
         if bad.size:
             raise ValueError(
-                f"log_loss=True needs positive losses, got {float(losses[bad[0]])!r} at index {bad[0]}"
+                f"log_loss=True needs positive losses, got {float(all_losses[bad[0]])!r} at index {bad[0]}"
             )
         with np.errstate(divide="ignore"):
-            losses = np.log(losses)
-    finite = np.isfinite(losses)
+            all_losses = np.log(all_losses)
+    finite = np.isfinite(all_losses)
     count = int(finite.sum())
     if count == 0:
         raise ValueError(
-            f"every loss is NaN or inf ({len(losses)} points): nothing to suggest from; if the sweep "
+            f"every loss is NaN or inf ({len(all_losses)} points): nothing to suggest from; if the sweep "
             f"blew up at once, start it at a lower start_lr"
         )
     skip_start = count // 10 if skip_start is None else check_int("skip_start", skip_start, minimum=0)
@@ -196,12 +196,12 @@ def suggest(
     if kept < MIN_POINTS:
         raise ValueError(
             f"suggest needs at least {MIN_POINTS} finite losses after skipping the first {skip_start} "
-            f"and the last {skip_end}, got {max(kept, 0)} (of {len(losses)} points, {count} finite); "
+            f"and the last {skip_end}, got {max(kept, 0)} (of {len(all_losses)} points, {count} finite); "
             f"run a longer sweep or one that diverges later"
         )
     # The skipped start still steadies the fit at the window's left edge; the skipped end is left out.
     fitted = slice(0, count - skip_end)
-    lr, loss = lrs[finite][fitted], losses[finite][fitted]
+    lr, loss = all_lrs[finite][fitted], all_losses[finite][fitted]
     despiked = median_of_three(loss)
     cap = blow_up_cap(despiked, skip_start)
     fit = local_quadratic(np.log10(lr), np.minimum(despiked, cap), bandwidth)
