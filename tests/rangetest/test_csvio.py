@@ -10,11 +10,7 @@ import re
 import numpy as np
 import pytest
 
-from cyclr.rangetest import (
-    find_lr,
-    read_sweep,
-    suggest,
-)
+from cyclr.rangetest import find_lr, read_sweep, suggest
 
 
 def test_csv_round_trip_is_exact(result, tmp_path):

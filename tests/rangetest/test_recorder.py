@@ -11,11 +11,7 @@ import pytest
 from curves import record_all
 
 import cyclr
-from cyclr.rangetest import (
-    LRRangeTest,
-    RangeTestRecorder,
-    find_lr,
-)
+from cyclr.rangetest import LRRangeTest, RangeTestRecorder, find_lr
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])

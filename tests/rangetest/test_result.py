@@ -11,11 +11,7 @@ import numpy as np
 import pytest
 
 import cyclr
-from cyclr.rangetest import (
-    RangeTestResult,
-    find_lr,
-    suggest,
-)
+from cyclr.rangetest import RangeTestResult, find_lr, suggest
 
 
 def test_result_holds_read_only_arrays(result):

@@ -8,11 +8,7 @@ from curves import valley
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cyclr.rangetest import (
-    local_quadratic,
-    median_of_three,
-    noise_level,
-)
+from cyclr.rangetest import local_quadratic, median_of_three, noise_level
 
 
 @given(st.floats(-3, 3), st.floats(-3, 3), st.floats(-3, 3), st.integers(3, 200))

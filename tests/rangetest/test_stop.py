@@ -8,10 +8,7 @@ from curves import record_all
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cyclr.rangetest import (
-    LRRangeTest,
-    find_lr,
-)
+from cyclr.rangetest import LRRangeTest, find_lr
 
 
 @given(st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=60), st.floats(0.0, 0.999))

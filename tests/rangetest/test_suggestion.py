@@ -11,11 +11,7 @@ from curves import curves, known_answer, record_all, sweep_of, valley
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cyclr.rangetest import (
-    LRPoint,
-    Suggestion,
-    suggest,
-)
+from cyclr.rangetest import LRPoint, Suggestion, suggest
 
 
 @given(curves, st.booleans())
