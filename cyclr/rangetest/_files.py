@@ -86,8 +86,9 @@ def written(file: Any, *, binary: bool = False) -> Iterator[IO[Any]]:
     Raises:
         TypeError: ``file`` is neither a path nor a file open for writing.
         IsADirectoryError: the path is a directory.
-        FileNotFoundError: its parent directory does not exist.
-        OSError: anything else the system refuses (no space, no permission).
+        FileNotFoundError, NotADirectoryError: its parent directory does not exist, or is a file.
+        PermissionError: the file, or its directory, may not be written.
+        OSError: anything else the system refuses (no space).
     """
     if not isinstance(file, (str, os.PathLike)):
         if not hasattr(file, "write"):
@@ -109,10 +110,18 @@ def written(file: Any, *, binary: bool = False) -> Iterator[IO[Any]]:
         with open(path, mode, encoding=encoding, newline=newline) as stream:
             yield stream
         return
+    if existing is not None and not os.access(path, os.W_OK):  # as open() would: not around the mode
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
     parent = os.path.dirname(path) or "."
     if not os.path.isdir(parent):
-        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), parent)
-    temporary, descriptor = _create_beside(path)
+        code = errno.ENOTDIR if os.path.exists(parent) else errno.ENOENT
+        raise (NotADirectoryError if code == errno.ENOTDIR else FileNotFoundError)(
+            code, os.strerror(code), parent
+        )
+    try:
+        temporary, descriptor = _create_beside(path)
+    except OSError as error:  # name the path asked for, not the temporary one
+        raise type(error)(error.errno, error.strerror, path) from None
     try:
         if existing is not None:
             os.chmod(temporary, stat.S_IMODE(existing.st_mode))

@@ -249,3 +249,34 @@ def test_csv_needs_a_path_or_a_file(result):
         result.to_csv(3)
     with pytest.raises(TypeError, match=r"expected a path or a text file open for reading, got 3"):
         read_sweep(3)
+
+
+def test_to_csv_under_a_file_is_not_a_directory(result, tmp_path):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(NotADirectoryError, match=r"Not a directory: .*afile/sweep.csv'"):
+        result.to_csv(tmp_path / "afile" / "sweep.csv")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_to_csv_respects_permissions(result, tmp_path):
+    locked = tmp_path / "locked.csv"
+    locked.write_text("keep\n")
+    locked.chmod(0o444)  # replacing it atomically would get around the mode: refused like open() does
+    with pytest.raises(PermissionError, match=r"locked.csv"):
+        result.to_csv(locked)
+    assert locked.read_text() == "keep\n"
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    with pytest.raises(PermissionError, match=r"ro/sweep.csv'"):  # the path asked for, not a temp name
+        result.to_csv(folder / "sweep.csv")
+
+
+def test_to_csv_refuses_a_file_it_may_not_write_even_as_root(result, tmp_path, monkeypatch):
+    """The check the test above makes as a user, with os.access saying no (root may write anything)."""
+    locked = tmp_path / "locked.csv"
+    locked.write_text("keep\n")
+    monkeypatch.setattr("cyclr.rangetest._files.os.access", lambda path, mode: False)
+    with pytest.raises(PermissionError, match=r"Permission denied: .*locked.csv'"):
+        result.to_csv(locked)
+    assert locked.read_text() == "keep\n" and [p.name for p in tmp_path.iterdir()] == ["locked.csv"]
