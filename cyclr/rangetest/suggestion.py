@@ -3,7 +3,7 @@ r"""Suggesting ``base_lr`` and ``max_lr`` from a recorded sweep, by the paper's 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,6 +128,8 @@ def suggest(
        capped at ``blow_up_cap`` (a blow-up to 1e9 becomes a plateau), then ``local_quadratic`` (a
        weighted quadratic fit around each point, ``bandwidth`` decades or 5 neighbours wide): the
        curve ``s``, its slope ``s'``, and its standard error ``error = noise_level(loss) * gain``.
+       (The losses are scaled by a power of two into [-1, 1] first, exactly, and the results scaled
+       back: any finite losses, up to 1e308, give the same lrs.)
     3. ``bottom = min(s)`` at ``x_min``; ``top = max(s)`` over ``x <= x_min``; ``drop = top - bottom``.
     4. ``top_margin = max(FALL_MARGIN * drop, NOISE_MARGIN * error(top))`` (10% of the fall, or 5
        standard errors where the noise is larger: ``top``, the maximum of a noisy curve, lies above the
@@ -202,6 +204,11 @@ def suggest(
     # The skipped start still steadies the fit at the window's left edge; the skipped end is left out.
     fitted = slice(0, count - skip_end)
     lr, loss = all_lrs[finite][fitted], all_losses[finite][fitted]
+    # Scaled by a power of two into [-1, 1], exactly: losses near 1e308 do not overflow in the
+    # smoothing, nor do tiny ones lose digits; everything is reported back in the loss's own units.
+    peak = float(np.max(np.abs(loss)))
+    exponent = math.frexp(peak)[1] if peak > 0 else 0
+    loss = np.ldexp(loss, -exponent)
     despiked = median_of_three(loss)
     cap = blow_up_cap(despiked, skip_start)
     fit = local_quadratic(np.log10(lr), np.minimum(despiked, cap), bandwidth)
@@ -214,8 +221,20 @@ def suggest(
     i_top = int(np.argmax(s[: i_min + 1]))
     top, bottom = float(s[i_top]), float(s[i_min])
     drop = top - bottom
-    # Values are reported in the loss's own units: exp() undoes log_loss.
-    unit: Callable[[float], float] = math.exp if log_loss else float
+
+    def back(value: float) -> float:
+        """A value of the scaled curve in the loss's units (before exp() undoes log_loss)."""
+        try:
+            return math.ldexp(float(value), exponent)
+        except OverflowError:
+            raise ValueError(
+                "the smoothed loss goes beyond the largest float (1.8e308) in the loss's units: divide "
+                "the losses by a power of ten first"
+            ) from None
+
+    def unit(value: float) -> float:
+        return math.exp(back(value)) if log_loss else back(value)
+
     top_margin = max(FALL_MARGIN * drop, NOISE_MARGIN * float(error[i_top]))
     bottom_margin = max(FALL_MARGIN * drop, NOISE_MARGIN * float(error[i_min]))
     start_level, end_level = top - top_margin, bottom + bottom_margin
@@ -262,17 +281,18 @@ def suggest(
         base_reason += "; it may be falling at the start already: sweep from a lower start_lr"
     max_reason = f"the loss stops falling here: {bottom_margin / drop:.0%} {fall} to go"
     per = "log(loss) per decade of lr" if log_loss else "per decade of lr"
-    steepest_reason = f"the smoothed loss falls fastest here: {steep_slope:.3g} {per}"
+    steepest_reason = f"the smoothed loss falls fastest here: {back(steep_slope):.3g} {per}"
     minimum_reason = "the smoothed loss is lowest here"
     if i_min == len(s) - 1:
         minimum_reason += ", at the end of the sweep: it may fall further, sweep to a higher end_lr"
     else:
         minimum_reason += "; beyond, it rises"
+    curve = np.array([back(value) for value in s]) if exponent > 1000 else np.ldexp(s, exponent)
     return Suggestion(
         base=LRPoint(base_lr, unit(start_level), base_reason),
         max=LRPoint(max_lr, unit(end_level), max_reason),
         steepest=LRPoint(steep_lr, unit(steep_loss), steepest_reason),
         minimum=LRPoint(float(lr[i_min]), unit(bottom), minimum_reason),
         curve_lrs=frozen(lr),
-        curve_losses=frozen(np.exp(s) if log_loss else s),
+        curve_losses=frozen(np.exp(curve) if log_loss else curve),
     )

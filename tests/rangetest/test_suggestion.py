@@ -265,3 +265,22 @@ def test_on_a_sweep_too_coarse_for_a_point_inside_the_range_steepest_is_one_of_i
             assert s.steepest.lr in (s.base_lr, s.max_lr)
             assert s.steepest.loss in (s.base.loss, s.max.loss)
     assert ends >= 3
+
+
+@given(st.integers(-1016, 1022), st.booleans())
+def test_scaling_the_loss_by_a_power_of_two_changes_nothing_up_to_the_float_limits(exponent, noisy):
+    """Losses from 2**-1020 to 2**1022 (normal floats): the same lrs bit for bit, the losses scaled
+    exactly (before, losses near 1e308 overflowed in the smoothing and were refused as "flat" or "within
+    its noise")."""
+    lrs, losses = sweep_of(-3.0, 0.2, -1.5, noise=0.02 if noisy else 0.0)  # losses within [0.25, 2.6]
+    losses = losses / 4  # within [2**-4, 1]: times 2**1022 is below the largest float
+    plain = suggest(lrs, losses)
+    scaled = suggest(lrs, np.ldexp(losses, exponent))
+    for a, b in zip(
+        (plain.base, plain.max, plain.steepest, plain.minimum),
+        (scaled.base, scaled.max, scaled.steepest, scaled.minimum),
+        strict=True,
+    ):
+        assert b.lr == a.lr
+        assert b.loss == math.ldexp(a.loss, exponent)
+    assert np.array_equal(scaled.curve_losses, np.ldexp(plain.curve_losses, exponent))
