@@ -11,7 +11,11 @@ The package, one module per concern, each usable alone:
 * ``suggestion`` (with ``smoothing``): ``suggest(lrs, losses)``, stateless: base_lr and max_lr by the
   paper's rule from any recorded sweep.
 * ``result``: ``RangeTestResult``, the arrays, why the sweep stopped, the suggestion; ``csvio`` reads
-  and writes a sweep as CSV (``read_sweep``), ``plot`` draws one (``plot_sweep``).
+  and writes a sweep as CSV (``read_sweep``, ``write_sweep``), ``plot`` draws one (``plot_sweep``)
+  and saves it (``save_plot``). Writes to a path are atomic (``_files``).
+
+When the training step raises, the exception propagates with the points recorded so far as
+``error.result`` (reason "interrupted"; ``RangeTestRecorder.attach_result``).
 
 Examples:
     >>> from cyclr.rangetest import find_lr
