@@ -246,7 +246,7 @@ def test_find_lr_analyze_reads_what_find_lr_writes(capsys, tmp_path):
     ("content", "message"),
     [
         (None, "No such file or directory"),
-        ("lr,cost\n0.1,2\n", "the sweep file has no loss column"),
+        ("lr,cost\n0.1,2\n", "has no loss column"),
         (
             "lr,loss\n" + "".join(f"{10.0 ** (k / 10 - 5)!r},2.0\n" for k in range(40)),
             "the loss does not fall over the sweep",
@@ -260,8 +260,23 @@ def test_find_lr_analyze_errors(capsys, tmp_path, content, message):
         sweep.write_text(content)
     status, out, err = run(capsys, "find-lr", "analyze", str(sweep))
     assert status == 2 and out == ""
-    assert err.startswith(f"cyclr: error: {sweep}: ") and message in err
+    assert err.startswith(f"cyclr: error: {sweep}") and message in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_find_lr_analyze_takes_the_columns_named_by_flags(capsys, tmp_path):
+    result = cyclr.find_lr(lambda lr: 1 / (1 + (lr / 1e-3) ** 2) + (lr / 0.3) ** 2, progress=False)
+    sweep = tmp_path / "sweep.csv"
+    pairs = zip(result.lrs.tolist(), result.losses.tolist(), strict=True)
+    rows = "".join(f"{lr!r},{loss!r},0\n" for lr, loss in pairs)
+    sweep.write_text("rate,cost,other\n" + rows)
+    status, out, _ = run(
+        capsys, "find-lr", "analyze", str(sweep), "--lr-column", "rate", "--loss-column", "cost"
+    )
+    assert status == 0
+    assert str(cyclr.suggest(result.lrs, result.losses)) in out
+    status, _, err = run(capsys, "find-lr", "analyze", str(sweep), "--lr-column", "nope")
+    assert status == 2 and "nope" in err and len(err.strip().splitlines()) == 1
 
 
 def test_bad_config_contents(capsys, tmp_path):

@@ -124,6 +124,16 @@ def make_parser() -> argparse.ArgumentParser:
     )
     analyze.add_argument("sweep", type=Path, help="the CSV file")
     analyze.add_argument(
+        "--lr-column",
+        metavar="NAME",
+        help="the lr column's header (default: lr or learning_rate, in any case)",
+    )
+    analyze.add_argument(
+        "--loss-column",
+        metavar="NAME",
+        help="the loss column's header (default: loss, train_loss or training_loss, in any case)",
+    )
+    analyze.add_argument(
         "-o",
         "--output",
         type=Path,

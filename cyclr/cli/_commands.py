@@ -200,11 +200,11 @@ def command_find_lr_analyze(args: argparse.Namespace) -> None:
     if args.sweep.is_dir():
         fail(f"{args.sweep} is a directory; give the sweep's CSV file")
     try:
-        lrs, losses = read_sweep(args.sweep)
+        lrs, losses = read_sweep(args.sweep, lr_column=args.lr_column, loss_column=args.loss_column)
     except OSError as error:
         fail(f"{args.sweep}: {error.strerror or error}")
     except (ValueError, csv.Error, UnicodeDecodeError) as error:
-        fail(f"{args.sweep}: {error}")
+        fail(str(error))  # read_sweep's messages start with the file's name
     options: dict[str, Any] = {
         "skip_start": args.skip_start,
         "skip_end": args.skip_end,
