@@ -34,17 +34,36 @@ from typing import Any
 
 import numpy as np
 
+def _no_usable_keras(error: BaseException) -> str:
+    """The message for ``import cyclr.keras`` when Keras 3 or the backend it is set to cannot be imported."""
+    missing = (getattr(error, "name", None) or "").partition(".")[0]
+    pair = 'pip install "cyclr[keras,jax]" and set KERAS_BACKEND=jax (or "cyclr[keras,torch]", KERAS_BACKEND=torch)'
+    if isinstance(error, ValueError):  # Keras' own "Unable to import backend : NAME"
+        return f"cyclr.keras: Keras could not load its backend ({error}): {pair}"
+    if missing == "keras":
+        return f"cyclr.keras needs Keras 3 and a backend for it: {pair} ({error})"
+    if missing == "jax":
+        return 'cyclr.keras: KERAS_BACKEND=jax but JAX is not installed: pip install "cyclr[keras,jax]"'
+    if missing == "torch":
+        return (
+            "cyclr.keras: KERAS_BACKEND=torch but PyTorch is not installed: pip install \"cyclr[keras,torch]\" "
+            "(on a CPU-only machine install PyTorch's CPU build first)"
+        )
+    if missing == "tensorflow":
+        return (
+            "cyclr.keras: Keras 3 runs on TensorFlow unless the KERAS_BACKEND environment variable names "
+            f"another backend, and TensorFlow is not installed: {pair}; or install tensorflow"
+        )
+    return f"cyclr.keras could not import Keras 3 ({error}): {pair}"
+
+
+# Keras 3 imports its backend when it is imported: the extra [keras] brings no backend (documented in
+# README and docs/index.md: install the pair "cyclr[keras,jax]" or "cyclr[keras,torch]" and set KERAS_BACKEND).
 try:
     import keras
     from keras import ops
-except ImportError as error:
-    if getattr(error, "name", None) == "tensorflow":
-        raise ImportError(
-            "cyclr.keras: Keras 3 runs on TensorFlow unless the KERAS_BACKEND environment variable names "
-            "another backend, and TensorFlow is not installed: set KERAS_BACKEND=jax or KERAS_BACKEND=torch "
-            '(pip install "cyclr[keras,jax]" or "cyclr[keras,torch]"), or install tensorflow'
-        ) from error
-    raise ImportError(f'cyclr.keras needs Keras 3: pip install "cyclr[keras]" ({error})') from error
+except (ImportError, ValueError) as error:
+    raise ImportError(_no_usable_keras(error)) from error
 
 from . import _adapter
 from ._float32 import Tensors, evaluate, float32_ops
