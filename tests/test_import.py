@@ -40,7 +40,7 @@ MISSING_BACKENDS = [
     # (KERAS_BACKEND, the module made unimportable, what the message must tell the user to install)
     ("jax", "jax", 'pip install "cyclr[keras,jax]"'),
     ("torch", "torch", 'pip install "cyclr[keras,torch]"'),
-    ("tensorflow", "tensorflow", 'pip install "cyclr[keras,jax]" and set KERAS_BACKEND=jax'),
+    ("tensorflow", "tensorflow", 'set KERAS_BACKEND=jax or KERAS_BACKEND=torch (pip install "cyclr[keras,jax]"'),
     ("jax", "keras", 'pip install "cyclr[keras,jax]" and set KERAS_BACKEND=jax'),
     ("no-such-backend", None, 'pip install "cyclr[keras,jax]" and set KERAS_BACKEND=jax'),
 ]
