@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,21 @@ def test_the_site_builds_strict(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "site" / "api" / "index.html").exists()
     assert (ROOT / "docs" / "img" / "generated" / "exactness.png").exists()
+
+
+def test_readme_gives_exactly_two_marked_set_up_commands():
+    """CI runs README's main-job and test commands verbatim (.ci/run extracts them by their markers)."""
+    sys.path.insert(0, str(ROOT / ".ci"))
+    try:
+        from readme_command import readme_command
+    finally:
+        sys.path.remove(str(ROOT / ".ci"))
+    readme = (ROOT / "README.md").read_text()
+    assert readme.count("<!-- README command:") == 2
+    main_job, tests = readme_command("main job", readme), readme_command("tests", readme)
+    assert main_job == 'pip install -e ".[demo]" && cyclr demo'
+    assert tests.startswith("pip install torch==") and tests.endswith('pip install -e ".[test]" && python -m pytest')
+    with pytest.raises(ValueError, match="one marked command 'nothing'"):
+        readme_command("nothing", readme)
+    with pytest.raises(ValueError, match="must be one line"):
+        readme_command("x", "<!-- README command: x -->\n```bash\npip install a\npip install b\n```\n")
