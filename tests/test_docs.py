@@ -62,3 +62,5 @@ def test_readme_gives_exactly_two_marked_set_up_commands():
         readme_command("nothing", readme)
     with pytest.raises(ValueError, match="must be one line"):
         readme_command("x", "<!-- README command: x -->\n```bash\npip install a\npip install b\n```\n")
+    index = (ROOT / "docs" / "index.md").read_text()  # the site's Install section repeats both
+    assert main_job in index and tests in index
