@@ -34,17 +34,38 @@ from typing import Any
 
 import numpy as np
 
+# Keras 3 imports its backend when it is imported, and the extra [keras] brings none (README and
+# docs/index.md: install the pair "cyclr[keras,jax]" or "cyclr[keras,torch]" and set KERAS_BACKEND).
+# Without a usable one, a single ImportError says which extra to add.
 try:
     import keras
     from keras import ops
-except ImportError as error:
-    if getattr(error, "name", None) == "tensorflow":
-        raise ImportError(
+except (ImportError, ValueError) as error:  # ValueError: Keras' own "Unable to import backend : NAME"
+    _missing = (getattr(error, "name", None) or "").partition(".")[0]
+    _pair = (
+        'pip install "cyclr[keras,jax]" and set KERAS_BACKEND=jax '
+        '(or "cyclr[keras,torch]", KERAS_BACKEND=torch)'
+    )
+    if isinstance(error, ValueError):
+        _message = f"cyclr.keras: Keras could not load its backend ({error}): {_pair}"
+    elif _missing == "keras":  # "cyclr[keras]" alone brings Keras without a backend
+        _message = f'cyclr.keras needs Keras 3: pip install "cyclr[keras]" brings it with no backend: {_pair}'
+    elif _missing == "jax":
+        _message = 'cyclr.keras: KERAS_BACKEND=jax but JAX is not installed: pip install "cyclr[keras,jax]"'
+    elif _missing == "torch":
+        _message = (
+            'cyclr.keras: KERAS_BACKEND=torch but PyTorch is not installed: pip install "cyclr[keras,torch]" '
+            "(on a CPU-only machine install PyTorch's CPU build first)"
+        )
+    elif _missing == "tensorflow":
+        _message = (
             "cyclr.keras: Keras 3 runs on TensorFlow unless the KERAS_BACKEND environment variable names "
             "another backend, and TensorFlow is not installed: set KERAS_BACKEND=jax or KERAS_BACKEND=torch "
             '(pip install "cyclr[keras,jax]" or "cyclr[keras,torch]"), or install tensorflow'
-        ) from error
-    raise ImportError(f'cyclr.keras needs Keras 3: pip install "cyclr[keras]" ({error})') from error
+        )
+    else:
+        _message = f"cyclr.keras could not import Keras 3 ({error}): {_pair}"
+    raise ImportError(_message) from error
 
 from . import _adapter
 from ._float32 import Tensors, evaluate, float32_ops

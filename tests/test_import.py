@@ -1,7 +1,10 @@
 """``import cyclr`` stays light: numpy only, the frameworks and numba stay unimported."""
 
+import os
 import subprocess
 import sys
+
+import pytest
 
 HEAVY = ("numba", "torch", "jax", "keras", "tensorflow", "matplotlib", "optax")
 
@@ -31,3 +34,30 @@ def test_each_adapter_imports_only_its_framework():
 def test_cyclr_numba_is_lazy_and_reachable_as_an_attribute():
     assert imported_after("import cyclr\ncyclr.numba.compile") == ["numba"]
     assert imported_after("import cyclr.numba") == ["numba"]
+
+
+MISSING_BACKENDS = [
+    # (KERAS_BACKEND, the module made unimportable, what the message must tell the user to install)
+    ("jax", "jax", 'pip install "cyclr[keras,jax]"'),
+    ("torch", "torch", 'pip install "cyclr[keras,torch]"'),
+    ("tensorflow", "tensorflow", 'set KERAS_BACKEND=jax or KERAS_BACKEND=torch (pip install "cyclr[keras,jax]"'),
+    ("jax", "keras", 'pip install "cyclr[keras,jax]" and set KERAS_BACKEND=jax'),
+    ("no-such-backend", None, 'pip install "cyclr[keras,jax]" and set KERAS_BACKEND=jax'),
+]
+
+
+@pytest.mark.parametrize(("backend", "missing", "advice"), MISSING_BACKENDS)
+def test_import_cyclr_keras_without_a_usable_backend_says_which_extra_to_add(backend, missing, advice, tmp_path):
+    """With KERAS_BACKEND naming a backend that is not installed, one ImportError names the extra to add.
+
+    The backend is made missing for real: a module of its name that fails to import stands first on the path.
+    """
+    if missing is not None:
+        (tmp_path / f"{missing}.py").write_text(f"raise ModuleNotFoundError({f'No module named {missing!r}'!r}, name={missing!r})\n")
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    probe = "try:\n    import cyclr.keras\nexcept Exception as error:\n    print(type(error).__name__, error, sep=': ')\n"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ImportError: cyclr.keras"), done.stdout
+    assert advice in done.stdout, done.stdout
+    assert len(done.stdout.strip().splitlines()) == 1, done.stdout
