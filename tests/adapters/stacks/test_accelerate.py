@@ -31,7 +31,6 @@ from _stacks import (  # noqa: E402
 )
 from _workers import accelerate_steps  # noqa: E402
 from accelerate import Accelerator  # noqa: E402
-from accelerate.utils import GradientAccumulationPlugin  # noqa: E402
 
 KINDS = ["cyclic-generic", "cyclic-dropin", "cyclic-torch", "onecycle-generic", "onecycle-dropin", "onecycle-torch"]
 STEPS = 12
@@ -74,16 +73,11 @@ def test_a_prepared_scheduler_steps_with_the_optimizer(kind):
     assert scheduler.get_last_lr() == inner.get_last_lr()
 
 
-@pytest.mark.parametrize("plugin", [False, True], ids=["gradient_accumulation_steps", "plugin-adjust_scheduler"])
-@pytest.mark.parametrize("kind", ["cyclic-generic", "cyclic-dropin", "cyclic-torch"])
-def test_gradient_accumulation_steps_the_scheduler_once_per_optimizer_step(kind, plugin):
-    """Three micro-batches per optimizer step. With the plugin (``adjust_scheduler=True``) Accelerate
-    also adds 1 to ``_step_count`` at each micro-batch without an optimizer step; the schedule (read from
-    ``last_epoch``) must not move."""
-    accumulation = {"gradient_accumulation_plugin": GradientAccumulationPlugin(num_steps=3)} if plugin else {
-        "gradient_accumulation_steps": 3
-    }
-    accelerator = Accelerator(cpu=True, **accumulation)
+@pytest.mark.parametrize("kind", ["cyclic-generic", "cyclic-dropin", "onecycle-dropin", "cyclic-torch"])
+def test_gradient_accumulation_steps_the_scheduler_once_per_optimizer_step(kind):
+    """Three micro-batches per optimizer step, under ``accelerator.accumulate``: the prepared scheduler
+    steps only when the optimizer does."""
+    accelerator = Accelerator(cpu=True, gradient_accumulation_steps=3)
     model, optimizer, batches, scheduler, inner = prepared(accelerator, kind, batches=12)
     seen = []
     for micro, _ in enumerate(batches):
