@@ -55,6 +55,16 @@ ONE_CYCLE_TOTAL = 12
 ONE_CYCLE = cyclr.OneCycleLR(max_lr=0.1, total_steps=ONE_CYCLE_TOTAL, pct_start=0.25)
 
 
+# The cosine family: the drop-ins take their base lr from the optimizer (sgd's lr=0.05).
+SGDR = cyclr.CosineAnnealingWarmRestarts(base_lr=0.05, T_0=3, T_mult=2, eta_min=0.001)
+COSINE = cyclr.CosineAnnealingLR(base_lr=0.05, T_max=8, eta_min=0.001)
+SGD_MOMENTUM = 0.9  # what the group's momentum stays at under a schedule without momentum
+
+# The schedulers whose values are torch's recursive float formulas, equal to the spec's to 1e-12 relative
+# (not bit for bit): torch's own classes, and the chainable CosineAnnealingLR drop-in (issue 9, item 2).
+RECURSIVE = ("cyclic-torch", "onecycle-torch", "sgdr-torch", "cosine-torch", "cosine-dropin")
+
+
 def sgd(model: torch.nn.Module) -> torch.optim.SGD:
     """SGD with momentum, so that the schedules' momentum has somewhere to go."""
     return torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
@@ -80,6 +90,18 @@ def make_scheduler(kind: str, optimizer: torch.optim.Optimizer) -> Any:
         return cyclr.torch.OneCycleLR(optimizer, **_one_cycle_args())
     if kind == "onecycle-torch":
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, **_one_cycle_args())
+    if kind == "sgdr-generic":
+        return cyclr.torch.Scheduler(optimizer, SGDR)
+    if kind == "sgdr-dropin":
+        return cyclr.torch.CosineAnnealingWarmRestarts(optimizer, T_0=3, T_mult=2, eta_min=0.001)
+    if kind == "sgdr-torch":
+        return torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=3, T_mult=2, eta_min=0.001)
+    if kind == "cosine-generic":
+        return cyclr.torch.Scheduler(optimizer, COSINE)
+    if kind == "cosine-dropin":
+        return cyclr.torch.CosineAnnealingLR(optimizer, T_max=8, eta_min=0.001)
+    if kind == "cosine-torch":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=8, eta_min=0.001)
     raise ValueError(f"kind must name a scheduler, got {kind!r}")
 
 
@@ -96,23 +118,24 @@ def _one_cycle_args() -> dict[str, Any]:
 
 
 def spec_of(kind: str) -> Any:
-    return CYCLIC if kind.startswith("cyclic") else ONE_CYCLE
+    family = kind.split("-")[0]
+    return {"cyclic": CYCLIC, "onecycle": ONE_CYCLE, "sgdr": SGDR, "cosine": COSINE}[family]
 
 
 def expected(kind: str, step: int) -> tuple[float, float]:
     """The (lr, momentum) of ``step``: the spec's value for cyclr's schedulers, and also for torch's
     (cyclr's specs give torch's values; the tests compare torch's to within 1e-12 relative)."""
     lr, momentum = spec_of(kind)(step)
-    return float(lr), float(momentum)
+    return float(lr), SGD_MOMENTUM if momentum is None else float(momentum)
 
 
 def assert_schedule(kind: str, seen: list[tuple[int, float, float]]) -> None:
     """Every ``(step, lr, momentum)`` seen equals the spec's value at that step: exactly for cyclr, to
-    1e-12 relative for torch's class (its float formula rounds differently)."""
+    1e-12 relative for the ``RECURSIVE`` ones (a float recursion rounds differently)."""
     assert seen, "no step was seen"
     for step, lr, momentum in seen:
         want_lr, want_momentum = expected(kind, step)
-        if kind.endswith("torch"):
+        if kind in RECURSIVE:
             assert abs(lr - want_lr) <= 1e-12 * abs(want_lr), (step, lr, want_lr)
             assert abs(momentum - want_momentum) <= 1e-12 * abs(want_momentum), (step, momentum, want_momentum)
         else:

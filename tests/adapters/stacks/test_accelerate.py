@@ -93,7 +93,7 @@ def test_gradient_accumulation_steps_the_scheduler_once_per_optimizer_step(kind)
     assert inner.last_epoch == 4
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", [*KINDS, "sgdr-dropin", "cosine-dropin"])
 def test_save_state_then_load_state_continues_exactly(kind, tmp_path):
     whole_accelerator = Accelerator(cpu=True)
     whole_model, *rest, whole_inner = prepared(whole_accelerator, kind)

@@ -43,6 +43,7 @@ pytestmark = [
 ]
 
 KINDS = ["cyclic-generic", "cyclic-dropin", "cyclic-torch", "onecycle-generic", "onecycle-dropin", "onecycle-torch"]
+COSINE_KINDS = ["sgdr-generic", "sgdr-dropin", "sgdr-torch", "cosine-generic", "cosine-dropin", "cosine-torch"]
 STEPS = 12
 
 
@@ -104,7 +105,7 @@ def trainer(tmp_path: Any, **options: Any) -> Trainer:
     return Trainer(**{**defaults, **options})
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", KINDS + COSINE_KINDS)
 def test_every_training_step_trains_with_the_spec_value_of_its_global_step(kind, tmp_path):
     model = Recorder(kind)
     trainer(tmp_path).fit(model)
@@ -125,7 +126,7 @@ def test_learning_rate_monitor_logs_the_spec_values(kind, tmp_path):
     assert_schedule(kind, [(step, lrs[step], momenta[step]) for step in range(STEPS)])
 
 
-@pytest.mark.parametrize("kind", [*KINDS, "cyclic-numpy", "cyclic-dropin-numpy"])
+@pytest.mark.parametrize("kind", [*KINDS, *COSINE_KINDS, "cyclic-numpy", "cyclic-dropin-numpy"])
 def test_resume_from_a_mid_epoch_checkpoint_continues_bit_for_bit(kind, tmp_path):
     """``-numpy``: built from numpy scalars, the scheduler's state must still load under Lightning's
     ``torch.load(weights_only=True)`` (STACKS_FINDINGS.md, finding 3)."""
