@@ -81,7 +81,9 @@ def make_scheduler(kind: str, optimizer: torch.optim.Optimizer) -> Any:
     if kind == "cyclic-torch":
         return torch.optim.lr_scheduler.CyclicLR(optimizer, **_cyclic_args())
     if kind == "cyclic-numpy":  # numpy scalars as arguments, the way values come out of numpy code
-        return cyclr.torch.Scheduler(optimizer, cyclr.CyclicLR(**_cyclic_args(numpy=True), cycle_momentum=np.True_))
+        return cyclr.torch.Scheduler(
+            optimizer, cyclr.CyclicLR(**_cyclic_args(numpy=True), cycle_momentum=np.True_)
+        )
     if kind == "cyclic-dropin-numpy":
         return cyclr.torch.CyclicLR(optimizer, **_cyclic_args(numpy=True), cycle_momentum=np.True_)
     if kind == "onecycle-generic":
@@ -137,12 +139,18 @@ def assert_schedule(kind: str, seen: list[tuple[int, float, float]]) -> None:
         want_lr, want_momentum = expected(kind, step)
         if kind in RECURSIVE:
             assert abs(lr - want_lr) <= 1e-12 * abs(want_lr), (step, lr, want_lr)
-            assert abs(momentum - want_momentum) <= 1e-12 * abs(want_momentum), (step, momentum, want_momentum)
+            assert abs(momentum - want_momentum) <= 1e-12 * abs(want_momentum), (
+                step,
+                momentum,
+                want_momentum,
+            )
         else:
             assert (lr, momentum) == (want_lr, want_momentum), (step, lr, momentum, want_lr, want_momentum)
 
 
-def assert_same_weights(a: torch.nn.Module | dict[str, torch.Tensor], b: torch.nn.Module | dict[str, torch.Tensor]) -> None:
+def assert_same_weights(
+    a: torch.nn.Module | dict[str, torch.Tensor], b: torch.nn.Module | dict[str, torch.Tensor]
+) -> None:
     """Bit-identical parameters (and buffers)."""
     first = a.state_dict() if isinstance(a, torch.nn.Module) else a
     second = b.state_dict() if isinstance(b, torch.nn.Module) else b

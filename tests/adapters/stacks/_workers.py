@@ -41,7 +41,9 @@ def ddp_train_save_resume(
         dist.destroy_process_group()
 
 
-def _ddp_run(rank: int, world_size: int, spec: Any, steps: int, save_at: int, checkpoint: Path) -> dict[str, Any]:
+def _ddp_run(
+    rank: int, world_size: int, spec: Any, steps: int, save_at: int, checkpoint: Path
+) -> dict[str, Any]:
     from torch.nn.parallel import DistributedDataParallel
 
     model = DistributedDataParallel(tiny_model())
@@ -93,7 +95,9 @@ def _ddp_train(
     return seen
 
 
-def accelerate_steps(rank: int, world_size: int, port: int, kinds: list[str], optimizer_steps: int, out: str) -> None:
+def accelerate_steps(
+    rank: int, world_size: int, port: int, kinds: list[str], optimizer_steps: int, out: str
+) -> None:
     """An Accelerate run on ``world_size`` CPU processes (gloo, 127.0.0.1): for each scheduler kind,
     ``prepare`` a fresh model, optimizer, loader and scheduler and take ``optimizer_steps`` steps,
     recording the lr and momentum each step used and where the scheduler ends."""
@@ -101,7 +105,9 @@ def accelerate_steps(rank: int, world_size: int, port: int, kinds: list[str], op
     from accelerate import Accelerator
     from accelerate.utils import InitProcessGroupKwargs
 
-    accelerator = Accelerator(cpu=True, kwargs_handlers=[InitProcessGroupKwargs(backend="gloo", timeout=TIMEOUT)])
+    accelerator = Accelerator(
+        cpu=True, kwargs_handlers=[InitProcessGroupKwargs(backend="gloo", timeout=TIMEOUT)]
+    )
     assert accelerator.num_processes == world_size
     results: dict[str, Any] = {}
     for kind in kinds:

@@ -32,7 +32,14 @@ from _stacks import (  # noqa: E402
 from _workers import accelerate_steps  # noqa: E402
 from accelerate import Accelerator  # noqa: E402
 
-KINDS = ["cyclic-generic", "cyclic-dropin", "cyclic-torch", "onecycle-generic", "onecycle-dropin", "onecycle-torch"]
+KINDS = [
+    "cyclic-generic",
+    "cyclic-dropin",
+    "cyclic-torch",
+    "onecycle-generic",
+    "onecycle-dropin",
+    "onecycle-torch",
+]
 STEPS = 12
 
 
@@ -48,7 +55,9 @@ def prepared(accelerator: Accelerator, kind: str, batches: int = STEPS) -> tuple
     return (*accelerator.prepare(model, optimizer, loader(batches), scheduler), scheduler)
 
 
-def train(accelerator: Accelerator, model: Any, optimizer: Any, batches: Any, scheduler: Any, start: int = 0) -> list:
+def train(
+    accelerator: Accelerator, model: Any, optimizer: Any, batches: Any, scheduler: Any, start: int = 0
+) -> list:
     """The loop of Accelerate's documentation; records ``(step, lr, momentum)`` before each step."""
     seen = []
     for step, _ in enumerate(batches, start):
@@ -109,7 +118,9 @@ def test_save_state_then_load_state_continues_exactly(kind, tmp_path):
     model.load_state_dict({name: torch.zeros_like(value) for name, value in model.state_dict().items()})
     assert inner.last_epoch == 0  # a fresh scheduler: load_state must bring the step back
     accelerator.load_state(tmp_path / "state")  # reads scheduler.bin with torch.load(weights_only=True)
-    resumed = train(accelerator, model, optimizer, accelerator.skip_first_batches(batches, 5), scheduler, start=5)
+    resumed = train(
+        accelerator, model, optimizer, accelerator.skip_first_batches(batches, 5), scheduler, start=5
+    )
     assert first + resumed == whole
     assert_same_weights(model, whole_model)
     assert inner.state_dict() == whole_inner.state_dict()
@@ -125,7 +136,9 @@ OPTIMIZER_STEPS = 8  # 16 scheduler steps on 2 processes: past the one-cycle's 1
 @pytest.fixture(scope="module")
 def two_processes(tmp_path_factory: Any) -> list[dict[str, Any]]:
     out = tmp_path_factory.mktemp("accelerate")
-    run_processes(accelerate_steps, (WORLD, free_port(), MULTI_KINDS, OPTIMIZER_STEPS, str(out)), WORLD, timeout=120)
+    run_processes(
+        accelerate_steps, (WORLD, free_port(), MULTI_KINDS, OPTIMIZER_STEPS, str(out)), WORLD, timeout=120
+    )
     return [torch.load(out / f"rank{rank}.pt", weights_only=True) for rank in range(WORLD)]
 
 
@@ -135,7 +148,9 @@ def test_two_processes_step_the_schedule_once_per_process_per_optimizer_step(two
     for rank in two_processes:
         result = rank["cyclic-generic"]
         assert result["error"] is None
-        assert [values for _, *values in result["seen"]] == [list(expected("cyclic", WORLD * k)) for k in range(8)]
+        assert [values for _, *values in result["seen"]] == [
+            list(expected("cyclic", WORLD * k)) for k in range(8)
+        ]
         assert result["last_epoch"] == WORLD * OPTIMIZER_STEPS
     assert two_processes[0]["cyclic-generic"]["seen"] == two_processes[1]["cyclic-generic"]["seen"]
 
@@ -149,7 +164,7 @@ def test_a_one_cycle_schedule_past_its_end_holds_its_last_step_without_raising(t
         assert result["error"] is None
         steps = [min(WORLD * k, ONE_CYCLE_TOTAL) for k in range(OPTIMIZER_STEPS)]
         if kind == "onecycle-torch":  # torch extrapolates its last phase at total_steps: compare before it
-            kept = [(s, *v) for s, (_, *v) in zip(steps, result["seen"]) if s < ONE_CYCLE_TOTAL]
+            kept = [(s, *v) for s, (_, *v) in zip(steps, result["seen"], strict=True) if s < ONE_CYCLE_TOTAL]
             assert_schedule(kind, kept)
         else:
             assert [values for _, *values in result["seen"]] == [list(expected(kind, step)) for step in steps]
@@ -160,7 +175,11 @@ def test_the_generic_scheduler_and_the_drop_in_behave_alike_under_the_guard(two_
     """``Scheduler(opt, cyclr.OneCycleLR(...))`` and ``cyclr.torch.OneCycleLR`` meet the same guard: both
     expose ``total_steps`` and end at the same step, as torch's class does (STACKS_FINDINGS.md, 2)."""
     for rank in two_processes:
-        generic, dropin, torch_class = rank["onecycle-generic"], rank["onecycle-dropin"], rank["onecycle-torch"]
+        generic, dropin, torch_class = (
+            rank["onecycle-generic"],
+            rank["onecycle-dropin"],
+            rank["onecycle-torch"],
+        )
         assert dropin["has_total_steps"] and torch_class["has_total_steps"]
         assert dropin["last_epoch"] == torch_class["last_epoch"] == ONE_CYCLE_TOTAL
         assert generic["seen"] == dropin["seen"]

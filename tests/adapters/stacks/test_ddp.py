@@ -41,7 +41,9 @@ SPECS = {
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory: Any) -> list[dict[str, Any]]:
     out = tmp_path_factory.mktemp("ddp")
-    run_processes(ddp_train_save_resume, (WORLD, free_port(), SPECS, STEPS, SAVE_AT, str(out)), WORLD, timeout=120)
+    run_processes(
+        ddp_train_save_resume, (WORLD, free_port(), SPECS, STEPS, SAVE_AT, str(out)), WORLD, timeout=120
+    )
     return [torch.load(out / f"rank{rank}.pt", weights_only=True) for rank in range(WORLD)]
 
 

@@ -42,8 +42,22 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:`isinstance\\(treespec, LeafSpec\\)` is deprecated"),
 ]
 
-KINDS = ["cyclic-generic", "cyclic-dropin", "cyclic-torch", "onecycle-generic", "onecycle-dropin", "onecycle-torch"]
-COSINE_KINDS = ["sgdr-generic", "sgdr-dropin", "sgdr-torch", "cosine-generic", "cosine-dropin", "cosine-torch"]
+KINDS = [
+    "cyclic-generic",
+    "cyclic-dropin",
+    "cyclic-torch",
+    "onecycle-generic",
+    "onecycle-dropin",
+    "onecycle-torch",
+]
+COSINE_KINDS = [
+    "sgdr-generic",
+    "sgdr-dropin",
+    "sgdr-torch",
+    "cosine-generic",
+    "cosine-dropin",
+    "cosine-torch",
+]
 STEPS = 12
 
 
@@ -99,8 +113,9 @@ class MemoryLogger(Logger):
 
 def trainer(tmp_path: Any, **options: Any) -> Trainer:
     defaults = {
-        "accelerator": "cpu", "devices": 1, "max_steps": STEPS, "logger": False, "enable_checkpointing": False,
-        "enable_progress_bar": False, "enable_model_summary": False, "default_root_dir": tmp_path,
+        "accelerator": "cpu", "devices": 1, "max_steps": STEPS, "logger": False,
+        "enable_checkpointing": False, "enable_progress_bar": False, "enable_model_summary": False,
+        "default_root_dir": tmp_path,
     }  # fmt: skip
     return Trainer(**{**defaults, **options})
 
@@ -150,7 +165,9 @@ def test_resume_from_a_mid_epoch_checkpoint_continues_bit_for_bit(kind, tmp_path
 class TwoGroupsAdam(Recorder):
     """Two parameter groups (one per layer) under Adam, with a per-group spec: beta1 is the momentum."""
 
-    SPEC = cyclr.CyclicLR(base_lr=[0.01, 0.002], max_lr=[0.1, 0.02], step_size_up=3, base_momentum=[0.8, 0.85])
+    SPEC = cyclr.CyclicLR(
+        base_lr=[0.01, 0.002], max_lr=[0.1, 0.02], step_size_up=3, base_momentum=[0.8, 0.85]
+    )
 
     def configure_optimizers(self) -> dict[str, Any]:
         groups = [{"params": self.net[0].parameters()}, {"params": self.net[2].parameters()}]
@@ -203,7 +220,9 @@ class WithSpec(LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def train_dataloader(self) -> torch.utils.data.DataLoader:
-        return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(5 * BATCH)), batch_size=BATCH)
+        return torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(torch.zeros(5 * BATCH)), batch_size=BATCH
+        )
 
 
 def _checkpoints_of_a_module_with_a_spec(tmp_path: Any) -> tuple[WithSpec, list[Any]]:

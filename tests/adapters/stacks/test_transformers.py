@@ -30,7 +30,14 @@ from transformers import Trainer, TrainerCallback, TrainingArguments  # noqa: E4
 import cyclr  # noqa: E402
 import cyclr.torch  # noqa: E402
 
-KINDS = ["cyclic-generic", "cyclic-dropin", "cyclic-torch", "onecycle-generic", "onecycle-dropin", "onecycle-torch"]
+KINDS = [
+    "cyclic-generic",
+    "cyclic-dropin",
+    "cyclic-torch",
+    "onecycle-generic",
+    "onecycle-dropin",
+    "onecycle-torch",
+]
 STEPS = 12
 ROWS = 20  # 5 batches of 4 an epoch: the checkpoint at step 7 is mid-epoch
 
@@ -58,7 +65,9 @@ class SeenValues(TrainerCallback):
     def __init__(self, momentum: str = "momentum") -> None:
         self.momentum, self.seen = momentum, []
 
-    def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, optimizer: Any = None, **kwargs: Any) -> None:
+    def on_pre_optimizer_step(
+        self, args: Any, state: Any, control: Any, optimizer: Any = None, **kwargs: Any
+    ) -> None:
         group = optimizer.param_groups[0]
         momentum = group["betas"][0] if self.momentum == "betas" else group["momentum"]
         self.seen.append((state.global_step, group["lr"], momentum))
@@ -89,7 +98,11 @@ def train(kind: str, tmp_path: Any, resume: Any = None, **options: Any) -> tuple
 
 
 def logged_learning_rates(trainer: Trainer) -> dict[int, float]:
-    return {entry["step"]: entry["learning_rate"] for entry in trainer.state.log_history if "learning_rate" in entry}
+    return {
+        entry["step"]: entry["learning_rate"]
+        for entry in trainer.state.log_history
+        if "learning_rate" in entry
+    }
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -114,15 +127,20 @@ def test_gradient_accumulation_steps_the_scheduler_once_per_optimizer_step(kind,
 
 # Each resume costs three Trainer runs: the generic one-cycle takes the generic cyclic's path, and
 # torch's CyclicLR is the control; each drop-in has its own state_dict.
-@pytest.mark.parametrize(
-    "kind", ["cyclic-generic", "cyclic-dropin", "cyclic-torch", "onecycle-dropin", "sgdr-dropin", "cosine-dropin",
-             "cyclic-numpy"]
-)  # fmt: skip
+RESUME_KINDS = [
+    "cyclic-generic", "cyclic-dropin", "cyclic-torch", "onecycle-dropin", "sgdr-dropin", "cosine-dropin",
+    "cyclic-numpy",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", RESUME_KINDS)
 def test_resume_from_checkpoint_continues_exactly(kind, tmp_path):
     """``cyclic-numpy``: a spec built from numpy scalars; the Trainer reads scheduler.pt with
     ``torch.load(weights_only=True)`` (STACKS_FINDINGS.md, finding 3)."""
     whole, whole_seen = train(kind, tmp_path / "whole")
-    train(kind, tmp_path / "first", max_steps=STEPS, save_strategy="steps", save_steps=7, save_only_model=False)
+    train(
+        kind, tmp_path / "first", max_steps=STEPS, save_strategy="steps", save_steps=7, save_only_model=False
+    )
     checkpoint = tmp_path / "first" / "checkpoint-7"
     assert (checkpoint / "scheduler.pt").exists()
 
