@@ -3,7 +3,7 @@ one process, with gradient accumulation, ``save_state``/``load_state``, and two 
 127.0.0.1), where Accelerate steps a scheduler once per process per optimizer step and guards one-cycle
 schedulers (``total_steps``) against stepping past their end.
 
-torch's own CyclicLR and OneCycleLR run the same tests as the control.
+torch's own classes of the same schedules run the same tests as the control.
 """
 
 from __future__ import annotations

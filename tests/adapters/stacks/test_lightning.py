@@ -1,9 +1,9 @@
 """Lightning drives cyclr's schedulers: per-step values, LearningRateMonitor, mid-epoch resume,
 hyperparameters holding a spec, gradient accumulation.
 
-Each test trains the tiny model of ``_stacks`` for a dozen steps on the CPU. torch's own CyclicLR or
-OneCycleLR runs the same test where it can, as the control: what fails for torch's class too is
-Lightning's behaviour, not cyclr's.
+Each test trains the tiny model of ``_stacks`` for a dozen steps on the CPU. torch's own class of the
+same schedule (CyclicLR, OneCycleLR, CosineAnnealingWarmRestarts, CosineAnnealingLR) runs the same test
+where it can, as the control: what fails for torch's class too is Lightning's behaviour, not cyclr's.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@ the lr each optimizer step uses, the logged ``learning_rate``, gradient accumula
 ``resume_from_checkpoint``.
 
 Models are built from local code and configs (a plain ``nn.Module`` returning its loss, a one-layer GPT-2
-from a ``GPT2Config``), never downloaded. torch's own CyclicLR and OneCycleLR run the same tests as the
-control.
+from a ``GPT2Config``), never downloaded. torch's own classes of the same schedules run the same tests
+as the control.
 """
 
 from __future__ import annotations
