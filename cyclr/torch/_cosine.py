@@ -118,8 +118,8 @@ class CosineAnnealingWarmRestarts(Scheduler):
         (1.5, 1)
     """
 
-    # A cache: (T_cur, T_i) as last set when they were the step's position, else None.
-    __slots__ = ("_on_spec",)
+    # A cache: T_cur and T_i as last set when they were the step's position, else None.
+    __slots__ = ("_spec_T_cur", "_spec_T_i")
 
     def __init__(
         self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1
@@ -137,7 +137,8 @@ class CosineAnnealingWarmRestarts(Scheduler):
 
     def _reset_cache(self) -> None:
         super()._reset_cache()
-        self._on_spec: tuple[Any, Any] | None = None
+        self._spec_T_cur: int | float | None = None
+        self._spec_T_i: int | float | None = None
 
     def step(self, epoch: float | None = None) -> None:
         """Advance one step, or jump to ``epoch`` (fractional allowed, as torch), and set the lrs.
@@ -149,10 +150,10 @@ class CosineAnnealingWarmRestarts(Scheduler):
             ValueError: ``epoch`` is negative, infinite or NaN; a computed lr is not finite.
             TypeError: ``epoch`` is not a real number.
         """
-        if epoch is None and not self._constructing:
+        if epoch is None and not self._constructing:  # torch's count: the hot path
             step = self.last_epoch + 1
             T_cur, T_i = self.T_cur, self.T_i
-            on_spec = self._on_spec is not None and self._on_spec == (T_cur, T_i)  # else: assigned
+            on_spec = self._spec_T_cur == T_cur and self._spec_T_i == T_i  # unless they were assigned
             T_cur += 1
             if T_cur >= T_i:
                 T_cur, T_i = T_cur % T_i, T_i * self._spec.T_mult
@@ -162,13 +163,15 @@ class CosineAnnealingWarmRestarts(Scheduler):
             offset, T_i = self._spec.position(step)
             T_cur = offset if isinstance(value, int) else value - (step - offset)
             on_spec = T_cur == offset  # a whole epoch
-        on_spec = on_spec or (T_cur, T_i) == self._spec.position(step)
+        if not on_spec:
+            on_spec = (T_cur, T_i) == self._spec.position(step)
         if on_spec:
             self._last_lr = self._apply(step)  # first: if it raises, the scheduler has not moved
+            self._spec_T_cur, self._spec_T_i = T_cur, T_i
         else:
             self._last_lr = self._write_lrs(step, self._cosine(T_cur, T_i))
+            self._spec_T_cur = self._spec_T_i = None
         self.T_cur, self.T_i = T_cur, T_i
-        self._on_spec = (T_cur, T_i) if on_spec else None
         self.last_epoch = step
         self._step_count += 1
 
@@ -312,28 +315,82 @@ class CosineAnnealingLR(Scheduler):
         super().__init__(optimizer, spec, last_epoch)
         self.base_lrs = base_lrs
 
+    # A cache: torch's recurrence factor for the steps _factors_start + [0, len(_factors)).
+    __slots__ = ("_factors", "_factors_start")
+
+    _FACTORS = 1024  # steps per cached block of factors
+
     def _reset_cache(self) -> None:
         super()._reset_cache()
-        self._block_size = 0  # the recurrence reads the groups, never a precomputed block
+        self._block_size = 0  # the recurrence reads the groups, never a precomputed block of lrs
+        self._factors: list[float | None] = []
+        self._factors_start = 0
+
+    def _fill_factors(self, step: int) -> None:
+        """torch's factor ``(1 + cos(pi * k / T_max)) / (1 + cos(pi * (k - 1) / T_max))`` for a block of
+        steps, in torch's operations (the same floats); None where torch adds instead (its denominator is
+        exactly 0 there), NaN where the denominator rounds to 0 elsewhere (``T_max`` over ~1e8: torch
+        raises ZeroDivisionError; here the NaN lr is refused by name)."""
+        T_max, cos, pi, size = self._spec.T_max, math.cos, math.pi, self._FACTORS
+        # 1 + cos(pi * k / T_max) for k = step - 1, ..., step + size - 1: each is one factor's
+        # numerator and the next one's denominator (the same floats torch computes twice).
+        terms = [1 + cos(pi * k / T_max) for k in range(step - 1, step + size)]
+        factors: list[float | None] = [
+            above / below if below != 0 else math.nan for below, above in zip(terms, terms[1:], strict=False)
+        ]
+        period = 2 * T_max
+        first = step + (T_max + 1 - step) % period  # the first k >= step with (k - 1 - T_max) % period == 0
+        for k in range(first, step + size, period):
+            factors[k - step] = None
+        self._factors, self._factors_start = factors, step
 
     def _apply(self, step: int) -> list[float | Tensor]:
-        """torch's ``step()``: the recurrence on each group's current lr (see the class docstring)."""
+        """torch's ``step()``: the recurrence on each group's current lr (see the class docstring).
+
+        This runs at every step: the common case (float lrs, finite values, a cached factor) is plain
+        loops; everything else goes to ``_apply_in_general``, which gives the same values.
+        """
+        offset = step - self._factors_start
+        factors = self._factors
+        if self._constructing or not 0 <= offset < len(factors) or factors[offset] is None:
+            return self._apply_in_general(step)
+        factor, eta_min = factors[offset], self._spec.eta_min
+        groups = self.optimizer.param_groups
+        lrs = []
+        for group in groups:
+            lr = group["lr"]
+            if type(lr) is not float:
+                return self._apply_in_general(step)
+            lr = factor * (lr - eta_min) + eta_min
+            if lr - lr != 0.0:  # inf or nan
+                return self._apply_in_general(step)
+            lrs.append(lr)
+        index = 0
+        for group in groups:  # every value checked: now written
+            group["lr"] = lrs[index]
+            index += 1
+        return lrs
+
+    def _apply_in_general(self, step: int) -> list[float | Tensor]:
         groups = self.optimizer.param_groups
         if self._constructing:
             if step == 0:
                 return [g["lr"].clone() if isinstance(g["lr"], Tensor) else _plain(g["lr"]) for g in groups]
             return super()._apply(step)  # resuming at last_epoch + 1: torch's closed form
-        current = [float(g["lr"]) for g in groups]
-        T_max, eta_min = self._spec.T_max, self._spec.eta_min
-        if (step - 1 - T_max) % (2 * T_max) == 0:
+        offset = step - self._factors_start
+        if not 0 <= offset < len(self._factors):
+            self._fill_factors(step)
+            offset = 0
+        factor, eta_min = self._factors[offset], self._spec.eta_min
+        if factor is None:
+            T_max = self._spec.T_max
             lrs = [
-                lr + (base - eta_min) * (1 - math.cos(math.pi / T_max)) / 2
-                for lr, base in zip(current, self.base_lrs, strict=True)
+                float(g["lr"]) + (base - eta_min) * (1 - math.cos(math.pi / T_max)) / 2
+                for g, base in zip(groups, self.base_lrs, strict=True)
             ]
         else:
-            factor = (1 + math.cos(math.pi * step / T_max)) / (1 + math.cos(math.pi * (step - 1) / T_max))
-            lrs = [factor * (lr - eta_min) + eta_min for lr in current]
-        return self._write_lrs(step, lrs)
+            lrs = [factor * (float(g["lr"]) - eta_min) + eta_min for g in groups]
+        return self._write_lrs(step, lrs)  # checks that every lr is finite, writes floats and tensors
 
     def _jump(self, step: int) -> list[float | Tensor]:
         return super()._apply(step)  # step(epoch): the closed form, as torch's _get_closed_form_lr
