@@ -118,9 +118,6 @@ class CosineAnnealingWarmRestarts(Scheduler):
         (1.5, 1)
     """
 
-    # A cache: T_cur and T_i as last set when they were the step's position, else None.
-    __slots__ = ("_spec_T_cur", "_spec_T_i")
-
     def __init__(
         self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1
     ) -> None:
@@ -130,15 +127,11 @@ class CosineAnnealingWarmRestarts(Scheduler):
         _check_optimizer(optimizer)
         base_lrs = _initial_lrs(optimizer, last_epoch)
         spec = WarmRestartsSpec(base_lr=_one_or_per_group(base_lrs), T_0=T_0, T_mult=T_mult, eta_min=eta_min)
-        self.T_cur: int | float = last_epoch  # torch's value until the first step sets the position
-        self.T_i: int | float = T_0
+        # torch's (T_cur, T_i) when they are not the position of last_epoch (a fractional epoch, an
+        # assigned T_cur); None while they are, and then the spec gives them (and the lrs).
+        self._position: tuple[Any, Any] | None = None
         super().__init__(optimizer, spec, last_epoch)
         self.base_lrs = base_lrs
-
-    def _reset_cache(self) -> None:
-        super()._reset_cache()
-        self._spec_T_cur: int | float | None = None
-        self._spec_T_i: int | float | None = None
 
     def step(self, epoch: float | None = None) -> None:
         """Advance one step, or jump to ``epoch`` (fractional allowed, as torch), and set the lrs.
@@ -150,10 +143,15 @@ class CosineAnnealingWarmRestarts(Scheduler):
             ValueError: ``epoch`` is negative, infinite or NaN; a computed lr is not finite.
             TypeError: ``epoch`` is not a real number.
         """
-        if epoch is None and not self._constructing:  # torch's count: the hot path
+        if epoch is None and self._position is None and not self._constructing:  # the hot path
+            step = self.last_epoch + 1
+            self._last_lr = self._apply(step)  # first: if it raises, the scheduler has not moved
+            self.last_epoch = step
+            self._step_count += 1
+            return
+        if epoch is None and not self._constructing:  # torch's count, from an off-step position
             step = self.last_epoch + 1
             T_cur, T_i = self.T_cur, self.T_i
-            on_spec = self._spec_T_cur == T_cur and self._spec_T_i == T_i  # unless they were assigned
             T_cur += 1
             if T_cur >= T_i:
                 T_cur, T_i = T_cur % T_i, T_i * self._spec.T_mult
@@ -162,18 +160,41 @@ class CosineAnnealingWarmRestarts(Scheduler):
             step = math.floor(value)
             offset, T_i = self._spec.position(step)
             T_cur = offset if isinstance(value, int) else value - (step - offset)
-            on_spec = T_cur == offset  # a whole epoch
-        if not on_spec:
-            on_spec = (T_cur, T_i) == self._spec.position(step)
-        if on_spec:
-            self._last_lr = self._apply(step)  # first: if it raises, the scheduler has not moved
-            self._spec_T_cur, self._spec_T_i = T_cur, T_i
+        if (T_cur, T_i) == self._spec.position(step):
+            self._last_lr = self._apply(step)
+            position = None
         else:
             self._last_lr = self._write_lrs(step, self._cosine(T_cur, T_i))
-            self._spec_T_cur = self._spec_T_i = None
-        self.T_cur, self.T_i = T_cur, T_i
+            position = (T_cur, T_i)
+        self._position = position
         self.last_epoch = step
         self._step_count += 1
+
+    @property
+    def T_cur(self) -> int | float:  # noqa: N802 (torch's name)
+        """Steps since the last restart (torch's attribute, assignable; fractional after step(2.5))."""
+        if self._position is not None:
+            return self._position[0]
+        return self._spec.position(max(self.last_epoch, 0))[0]
+
+    @T_cur.setter
+    def T_cur(self, value: Any) -> None:  # noqa: N802
+        self._set_position(value, self.T_i)
+
+    @property
+    def T_i(self) -> int | float:  # noqa: N802
+        """The length of the current period (torch's attribute; assignable)."""
+        if self._position is not None:
+            return self._position[1]
+        return self._spec.position(max(self.last_epoch, 0))[1]
+
+    @T_i.setter
+    def T_i(self, value: Any) -> None:  # noqa: N802
+        self._set_position(self.T_cur, value)
+
+    def _set_position(self, T_cur: Any, T_i: Any) -> None:
+        on_step = (T_cur, T_i) == self._spec.position(max(self.last_epoch, 0))
+        self._position = None if on_step else (_plain(T_cur), _plain(T_i))
 
     def _cosine(self, T_cur: Any, T_i: Any) -> list[float]:
         """The lrs at a position that is not a step's: within a period, SGDR is cosine annealing over
@@ -187,9 +208,9 @@ class CosineAnnealingWarmRestarts(Scheduler):
 
     def get_lr(self) -> list[float | Tensor]:
         """The lrs at ``T_cur`` and ``T_i`` (the spec's at ``last_epoch`` while they are its position)."""
-        if (self.T_cur, self.T_i) == self._spec.position(max(self.last_epoch, 0)):
+        if self._position is None:
             return super().get_lr()
-        return self._cosine(self.T_cur, self.T_i)  # type: ignore[return-value]
+        return self._cosine(*self._position)  # type: ignore[return-value]
 
     # -- torch's attributes, read from the spec ---------------------------------------------------------
 
@@ -258,7 +279,7 @@ class CosineAnnealingWarmRestarts(Scheduler):
         if "T_i" in state:
             T_i = _position_state("T_i", state["T_i"], positive=True)
         _load(self, spec, state)
-        self.T_cur, self.T_i = T_cur, T_i
+        self._set_position(T_cur, T_i)
 
 
 class CosineAnnealingLR(Scheduler):
