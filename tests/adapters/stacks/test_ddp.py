@@ -35,6 +35,7 @@ SPECS = {
     "cyclic": used(CYCLIC),
     "onecycle": used(ONE_CYCLE),
     "warmup-then-cyclic": used(cyclr.warmup(CYCLIC, warmup_steps=3, start_lr=0.0)),
+    "cyclic-then-onecycle": used(cyclr.join([CYCLIC, ONE_CYCLE], boundaries=[5])),  # across the save
 }
 
 
