@@ -53,6 +53,7 @@ def loss_of(model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) ->
 CYCLIC = cyclr.CyclicLR(base_lr=0.01, max_lr=0.1, step_size_up=3, step_size_down=2, mode="triangular2")
 ONE_CYCLE_TOTAL = 12
 ONE_CYCLE = cyclr.OneCycleLR(max_lr=0.1, total_steps=ONE_CYCLE_TOTAL, pct_start=0.25)
+WARMUP_ONE_CYCLE = cyclr.warmup(ONE_CYCLE, warmup_steps=2)  # ends at step ONE_CYCLE_TOTAL + 2
 
 
 # The cosine family: the drop-ins take their base lr from the optimizer (sgd's lr=0.05).
@@ -88,6 +89,8 @@ def make_scheduler(kind: str, optimizer: torch.optim.Optimizer) -> Any:
         return cyclr.torch.CyclicLR(optimizer, **_cyclic_args(numpy=True), cycle_momentum=np.True_)
     if kind == "onecycle-generic":
         return cyclr.torch.Scheduler(optimizer, ONE_CYCLE)
+    if kind == "warmup-onecycle-generic":  # a composed spec ending in a one-cycle: no total_steps
+        return cyclr.torch.Scheduler(optimizer, WARMUP_ONE_CYCLE)
     if kind == "onecycle-dropin":
         return cyclr.torch.OneCycleLR(optimizer, **_one_cycle_args())
     if kind == "onecycle-torch":
@@ -120,6 +123,8 @@ def _one_cycle_args() -> dict[str, Any]:
 
 
 def spec_of(kind: str) -> Any:
+    if kind.startswith("warmup-onecycle"):
+        return WARMUP_ONE_CYCLE
     family = kind.split("-")[0]
     return {"cyclic": CYCLIC, "onecycle": ONE_CYCLE, "sgdr": SGDR, "cosine": COSINE}[family]
 

@@ -129,7 +129,13 @@ def test_save_state_then_load_state_continues_exactly(kind, tmp_path):
 # -- two processes -------------------------------------------------------------------------------------
 
 WORLD = 2
-MULTI_KINDS = ["cyclic-generic", "onecycle-generic", "onecycle-dropin", "onecycle-torch"]
+MULTI_KINDS = [
+    "warmup-onecycle-generic",
+    "cyclic-generic",
+    "onecycle-generic",
+    "onecycle-dropin",
+    "onecycle-torch",
+]
 OPTIMIZER_STEPS = 8  # 16 scheduler steps on 2 processes: past the one-cycle's 12
 
 
@@ -173,7 +179,8 @@ def test_a_one_cycle_schedule_past_its_end_holds_its_last_step_without_raising(t
 
 def test_the_generic_scheduler_and_the_drop_in_behave_alike_under_the_guard(two_processes):
     """``Scheduler(opt, cyclr.OneCycleLR(...))`` and ``cyclr.torch.OneCycleLR`` meet the same guard: both
-    expose ``total_steps`` and end at the same step, as torch's class does (STACKS_FINDINGS.md, 2)."""
+    expose ``total_steps`` and end at the same step, as torch's class does (without the attribute the
+    generic one would step on to 16: the same lrs, another state)."""
     for rank in two_processes:
         generic, dropin, torch_class = (
             rank["onecycle-generic"],
@@ -185,3 +192,18 @@ def test_the_generic_scheduler_and_the_drop_in_behave_alike_under_the_guard(two_
         assert generic["seen"] == dropin["seen"]
         assert generic["has_total_steps"]
         assert generic["last_epoch"] == dropin["last_epoch"]
+
+
+def test_a_composed_spec_ending_in_a_one_cycle_steps_on_past_its_end_holding_its_final_value(two_processes):
+    """``warmup(one-cycle)`` has no ``total_steps``: the guard does not apply, the scheduler steps on
+    (16 steps, past the spec's end at 14), and the spec's final value is held, on every rank alike."""
+    for rank in two_processes:
+        result = rank["warmup-onecycle-generic"]
+        assert result["error"] is None and not result["has_total_steps"]
+        assert result["last_epoch"] == WORLD * OPTIMIZER_STEPS
+        wanted = [list(expected("warmup-onecycle-generic", WORLD * k)) for k in range(OPTIMIZER_STEPS)]
+        assert [values for _, *values in result["seen"]] == wanted
+        assert wanted[-1] == list(
+            expected("onecycle-generic", ONE_CYCLE_TOTAL)
+        )  # past the end: the last value
+    assert two_processes[0]["warmup-onecycle-generic"] == two_processes[1]["warmup-onecycle-generic"]

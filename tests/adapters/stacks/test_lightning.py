@@ -144,7 +144,7 @@ def test_learning_rate_monitor_logs_the_spec_values(kind, tmp_path):
 @pytest.mark.parametrize("kind", [*KINDS, *COSINE_KINDS, "cyclic-numpy", "cyclic-dropin-numpy"])
 def test_resume_from_a_mid_epoch_checkpoint_continues_bit_for_bit(kind, tmp_path):
     """``-numpy``: built from numpy scalars, the scheduler's state must still load under Lightning's
-    ``torch.load(weights_only=True)`` (STACKS_FINDINGS.md, finding 3)."""
+    ``torch.load(weights_only=True)`` (a numpy bool kept in the state once made it fail)."""
     whole = Recorder(kind)
     trainer(tmp_path / "whole").fit(whole)
 
@@ -250,7 +250,7 @@ def _loads_and_resumes(model: WithSpec, path: Any, tmp_path: Any) -> None:
 def test_save_hyperparameters_with_a_spec_loads_with_lightnings_defaults(tmp_path):
     """``load_from_checkpoint`` and ``fit(ckpt_path=...)`` read with ``torch.load(weights_only=True)``
     (torch's default since 2.6): the spec in the hyperparameters must load that way with nothing else to
-    do, once ``cyclr.torch`` is imported (STACKS_FINDINGS.md, finding 1)."""
+    do, once ``cyclr.torch`` is imported (it allows ``cyclr.from_dict``, which the spec pickles as)."""
     model, paths = _checkpoints_of_a_module_with_a_spec(tmp_path)
     _loads_and_resumes(model, paths[-1], tmp_path)
 

@@ -136,7 +136,7 @@ RESUME_KINDS = [
 @pytest.mark.parametrize("kind", RESUME_KINDS)
 def test_resume_from_checkpoint_continues_exactly(kind, tmp_path):
     """``cyclic-numpy``: a spec built from numpy scalars; the Trainer reads scheduler.pt with
-    ``torch.load(weights_only=True)`` (STACKS_FINDINGS.md, finding 3)."""
+    ``torch.load(weights_only=True)`` (a numpy bool kept in the state once made it fail)."""
     whole, whole_seen = train(kind, tmp_path / "whole")
     train(
         kind, tmp_path / "first", max_steps=STEPS, save_strategy="steps", save_steps=7, save_only_model=False
