@@ -43,7 +43,10 @@ from ._scheduler import Scheduler
 # A pickled spec is rebuilt by cyclr.from_dict from plain data (validated like the constructor), so a
 # checkpoint holding one (Lightning's save_hyperparameters, torch.save of a spec) loads under
 # torch.load(weights_only=True), torch's default, once cyclr.torch is imported. See docs/torch.md.
-torch.serialization.add_safe_globals([from_dict])
+# Registered under the name pickle writes, as (function, name): torch's safe_globals([...]) context
+# manager removes the entries it lists on exit, even ones allowed before, and a user's
+# `with safe_globals([cyclr.from_dict])` must not take this one away.
+torch.serialization.add_safe_globals([(from_dict, f"{from_dict.__module__}.{from_dict.__qualname__}")])
 
 __all__ = [
     "CosineAnnealingLR",

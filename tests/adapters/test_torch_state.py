@@ -140,6 +140,15 @@ def test_a_pickled_spec_loads_with_weights_only_once_cyclr_torch_is_imported():
     assert loaded == spec and loaded.lr_at(7) == spec.lr_at(7)
 
 
+def test_a_users_safe_globals_block_does_not_take_the_allowlist_away():
+    with torch.serialization.safe_globals([cyclr.from_dict]):  # torch removes what it lists, on exit
+        pass
+    buffer = io.BytesIO()
+    torch.save(cyclr.CyclicLR(step_size_up=3), buffer)
+    buffer.seek(0)
+    assert torch.load(buffer, weights_only=True) == cyclr.CyclicLR(step_size_up=3)
+
+
 WITHOUT_CYCLR_TORCH = """
 import io, pickle, sys, torch, cyclr
 buffer = io.BytesIO()
