@@ -13,7 +13,7 @@ from typing import Any
 
 from ._timing import Row, per_call
 
-GOAL = ">= 2x faster"
+GOAL = ">= 3x faster"
 
 
 def _halving(cycle: int) -> float:

@@ -201,3 +201,22 @@ def test_errors():
         cyclr.torch.find_lr(model, optimizer, loss, [], progress=False)
     with pytest.raises(ValueError, match=r"end_lr must be > start_lr"):
         cyclr.torch.find_lr(model, optimizer, loss, make_data(), start_lr=1.0, end_lr=0.1)
+
+
+@pytest.mark.parametrize("with_grad", [False, True])
+def test_a_parameter_trained_outside_the_model_is_restored_with_its_grad(with_grad):
+    model, data = make_model(), make_data()
+    temperature = torch.nn.Parameter(torch.tensor(1.0))  # a learnable loss temperature: not in the model
+    optimizer = torch.optim.SGD([{"params": model.parameters()}, {"params": [temperature], "lr": 0.01}],
+                                lr=0.05, momentum=0.9)
+    if with_grad:
+        temperature.grad = torch.tensor(0.25)
+
+    def loss_fn(outputs, targets):
+        return torch.nn.functional.cross_entropy(outputs / temperature, targets)
+
+    before = snapshot(model, optimizer)
+    cyclr.torch.find_lr(model, optimizer, loss_fn, data, end_lr=10.0, num_steps=30, progress=False)
+    assert temperature.item() == 1.0
+    assert (temperature.grad is None) if not with_grad else torch.equal(temperature.grad, torch.tensor(0.25))
+    assert_same(snapshot(model, optimizer), before)
