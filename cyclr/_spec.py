@@ -26,6 +26,10 @@ Formula = Callable[[Any], Any]
 
 _REGISTRY: dict[str, type[Spec]] = {}
 BACKENDS = ("numpy", "numba")
+MAX_DEPTH = 64
+"""The deepest a spec may nest (a Join or Warmup inside another, 64 levels): far beyond any real schedule,
+and far within Python's recursion limit for to_dict, from_dict, ==, hash, repr and pickle. A long schedule
+is one flat join, which has no limit on its pieces."""
 
 
 class CycleTable(NamedTuple):
@@ -61,6 +65,12 @@ class Spec:
     """
 
     QUANTITIES: ClassVar[tuple[str, str]] = ("lr", "momentum")
+    _SPEC_FIELDS: ClassVar[dict[str, str]] = {}
+    """The fields that hold specs ("one") or sequences of specs ("many"): only there does ``from_dict``
+    turn data into specs."""
+    _depth: int = 1
+    """How deep specs nest inside this one (1: not composed); see ``MAX_DEPTH``."""
+
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -289,6 +299,17 @@ def _to_plain(name: str, value: Any) -> Any:
 def from_dict(data: Mapping[str, Any]) -> Spec:
     """Rebuild a spec from ``spec.to_dict()`` data (validated exactly like the constructor).
 
+    Only cyclr's own schedules are known by name. Data becomes a spec only where a spec belongs (a
+    ``Warmup``'s ``spec``, a ``Join``'s ``specs``); everywhere else a field holds plain values (numbers,
+    strings, bools, None, or a flat list of numbers), so code, such as a ``scale_fn``, never comes from data.
+
+    Raises:
+        TypeError: ``data`` (or a spec inside it) is not a mapping; a parameter name is not a string; a
+            field holds the wrong kind of container (a spec's data where a number belongs, a list where a
+            spec belongs, nested lists); and the constructor's own TypeErrors.
+        ValueError: an unknown schedule or parameter; specs nested more than ``MAX_DEPTH`` (64) deep;
+            and the constructor's own ValueErrors.
+
     Examples:
         >>> import cyclr
         >>> spec = cyclr.CyclicLR(step_size_up=10)
@@ -297,23 +318,70 @@ def from_dict(data: Mapping[str, Any]) -> Spec:
     """
     if not isinstance(data, Mapping):
         raise TypeError(f"from_dict expects a mapping, got {type(data).__name__}")
-    params = dict(data)
-    name = params.pop("schedule", None)
+    return _build(data, 1)
+
+
+def _build(data: Mapping[str, Any], depth: int) -> Spec:
+    name = data.get("schedule")
     if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(f"unknown schedule {name!r}; known: {sorted(_REGISTRY)}")
     cls = _REGISTRY[name]
+    params = {}
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise TypeError(f"{name}: parameter names must be strings, got {key!r} ({type(key).__name__})")
+        if key != "schedule":
+            params[key] = value
     names = set(_parameter_names(cls))
     unknown = sorted(set(params) - names)
     if unknown:
         raise ValueError(f"unknown parameters for {name}: {unknown}; expected some of {sorted(names)}")
-    return cls(**{key: _from_plain(value) for key, value in params.items()})
+    arguments = {}
+    for key, value in params.items():
+        where, kind = f"{name}.{key}", cls._SPEC_FIELDS.get(key)
+        if kind == "one":
+            arguments[key] = _spec_from(where, value, depth)
+        elif kind == "many":
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f"{where} must be a list of specs' data, got {_kind(value)}")
+            arguments[key] = tuple(_spec_from(f"{where}[{i}]", item, depth) for i, item in enumerate(value))
+        else:
+            arguments[key] = _from_plain(where, value)
+    return cls(**arguments)
 
 
-def _from_plain(value: Any) -> Any:
-    if isinstance(value, Mapping) and "schedule" in value:
-        return from_dict(value)
-    if isinstance(value, list):
-        return tuple(_from_plain(v) for v in value)
+def _kind(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _spec_from(where: str, value: Any, depth: int) -> Spec:
+    """The spec inside a composed spec's data, one level deeper."""
+    if not (isinstance(value, Mapping) and "schedule" in value):
+        raise TypeError(f"{where} must be a spec's data (a mapping with a 'schedule' key), got {_kind(value)}")
+    if depth >= MAX_DEPTH:
+        raise ValueError(
+            f"{where}: spec data nested more than {MAX_DEPTH} deep (Join and Warmup inside one another); "
+            f"at most {MAX_DEPTH} levels are allowed"
+        )
+    return _build(value, depth + 1)
+
+
+def _from_plain(where: str, value: Any) -> Any:
+    """A field that is not a spec: plain values, or a flat list of them (one per parameter group)."""
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            if isinstance(item, (Mapping, list, tuple)):
+                raise TypeError(f"{where}[{i}] must be a number (one per parameter group), got {_kind(item)}")
+        return tuple(value)
+    if isinstance(value, Mapping):
+        raise TypeError(
+            f"{where} must be plain data (a number, string, bool, None or a list of numbers), got a mapping; "
+            f"a spec's data belongs only in a Warmup's spec or a Join's specs"
+        )
     return value
 
 
