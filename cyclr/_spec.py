@@ -17,7 +17,7 @@ from typing import Any, Callable, ClassVar, NamedTuple, Union
 import numpy as np
 
 from ._ops import NUMPY, PYTHON, Ops
-from ._validate import check_choice, check_int, check_steps
+from ._validate import INT64_MAX, check_choice, check_int, check_steps
 
 Steps = Union[int, np.integer, np.ndarray, "list[int]"]
 """A step count: a non-negative int, or an array (any shape) of them."""
@@ -70,7 +70,6 @@ class Spec:
     turn data into specs."""
     _depth: int = 1
     """How deep specs nest inside this one (1: not composed); see ``MAX_DEPTH``."""
-
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -146,9 +145,17 @@ class Spec:
         A Python int gives a Python float; an integer array gives a float64 array of the same shape.
         With G parameter groups the result gains a trailing axis of length G.
 
+        Accepted steps: a Python or NumPy integer, exact at any size (Python ints have no limit); an
+        integer array of any shape, or a (nested) list or tuple of integers (``[]`` gives an empty
+        float64 array), whose steps must be below ``2**63`` (int64). Array steps where a spec's int64
+        arithmetic would overflow (SGDR with a large ``T_mult``: ``cyclr._limits.exact_steps``) are
+        computed on the Python-int path, exactly. See docs/limits.md.
+
         Raises:
-            TypeError: ``step`` is not an integer or an integer array (floats and bools included).
-            ValueError: ``step`` is negative.
+            TypeError: ``step`` is not an integer or an integer array (floats and bools included, also
+                inside arrays and lists; a ragged list).
+            ValueError: ``step`` is negative, or an array or list holds a step >= ``2**63``; a custom
+                ``scale_fn`` returns a value that is not a finite number in [0, 1].
         """
         if type(step) is int and step >= 0:  # the hot path: one closure call
             return self._python_lr(step)
@@ -181,7 +188,18 @@ class Spec:
         formula = self._numpy_formulas[quantity]
         if formula is None:
             return None
-        return self._on_array(formula, checked)
+        from ._limits import exact_steps
+
+        limit = exact_steps(self)
+        if limit > INT64_MAX or not checked.size or checked.max() < limit:
+            return self._on_array(formula, checked)
+        # Beyond the limit the int64 arithmetic would overflow: those steps take the exact Python path.
+        beyond = checked >= limit
+        values = self._on_array(formula, np.where(beyond, 0, checked))
+        python = self._python_lr if quantity == "lr" else self._python_momentum
+        assert python is not None
+        values[beyond] = [python(int(step)) for step in checked[beyond]]
+        return values
 
     def _on_array(self, formula: Formula, steps: np.ndarray) -> np.ndarray:
         groups = self.groups
@@ -207,7 +225,18 @@ class Spec:
                 does not schedule momentum.
 
         Returns:
-            ``(lr, momentum)``; ``momentum`` is None when it is not scheduled.
+            ``(lr, momentum)``; ``momentum`` is None when it is not scheduled. Equal bit for bit to
+            ``spec(step)`` at each step.
+
+        Raises:
+            TypeError: ``num_steps`` or ``start`` is not an integer (a bool or float included);
+                ``out`` is not a pair of arrays.
+            ValueError: ``num_steps < 0``; ``start < 0``; ``start + num_steps > 2**63`` (steps are
+                int64: the last step, ``start + num_steps - 1``, must be at most ``2**63 - 1``); an
+                unknown backend; ``out`` arrays of the wrong dtype, shape or layout, or sharing memory;
+                a custom ``scale_fn`` returning a non-finite value (or, on the NumPy backend, one outside
+                [0, 1]). Steps where the spec's int64 arithmetic would overflow
+                (``cyclr._limits.exact_steps``) are computed on the exact Python-int path instead.
 
         Examples:
             >>> import cyclr
@@ -216,14 +245,39 @@ class Spec:
             (8,)
         """
         num_steps = check_int("num_steps", num_steps, minimum=0)
-        start = check_int("start", start, minimum=0)
+        start = check_int("start", start, minimum=0, maximum=INT64_MAX, why=" (steps are held in int64)")
+        if start + num_steps - 1 > INT64_MAX:
+            raise ValueError(
+                f"start + num_steps must be <= 2**63 (the last step, start + num_steps - 1, is held in "
+                f"int64), got start={start}, num_steps={num_steps}"
+            )
         backend = check_choice("backend", backend, BACKENDS)
         lr_out, momentum_out = self._outputs(num_steps, out)
+        from ._limits import exact_steps
+
+        # Steps from the spec's int64 limit on are computed on the exact Python-int path.
+        inside = min(num_steps, max(0, exact_steps(self) - start))
+        self._fill(backend, start, lr_out[:inside], None if momentum_out is None else momentum_out[:inside])
+        for i in range(inside, num_steps):
+            lr_out[i], momentum = self(start + i)
+            if momentum_out is not None:
+                momentum_out[i] = momentum
+        if _holds_code(self):  # a user's scale_fn: checked on the Python paths, not inside numba
+            for name, dst in zip(self.QUANTITIES, (lr_out, momentum_out)):
+                if dst is not None and not np.all(np.isfinite(dst)):
+                    step = start + int(np.argwhere(~np.isfinite(dst))[0][0])
+                    self(step)  # the Python path names scale_fn, its argument and its value
+                    raise ValueError(f"scale_fn gave a non-finite {name} at step {step}")
+        return lr_out, momentum_out
+
+    def _fill(self, backend: str, start: int, lr_out: np.ndarray, momentum_out: np.ndarray | None) -> None:
+        """Fill ``lr_out`` (and ``momentum_out``) with the steps from ``start`` on, on ``backend``."""
+        num_steps = len(lr_out)
         if backend == "numba":
             from . import numba as cyclr_numba
 
             cyclr_numba.precompute_into(self, start, lr_out, momentum_out)
-            return lr_out, momentum_out
+            return
         table = self._cycle_table(start, num_steps)
         for quantity, dst in zip(self.QUANTITIES, (lr_out, momentum_out)):
             if dst is None:
@@ -233,8 +287,7 @@ class Spec:
             else:
                 formula = self._numpy_formulas[quantity]
                 assert formula is not None
-                dst[...] = self._on_array(formula, np.arange(start, start + num_steps, dtype=np.int64))
-        return lr_out, momentum_out
+                dst[...] = self._on_array(formula, np.arange(num_steps, dtype=np.int64) + start)
 
     def _outputs(
         self, num_steps: int, out: tuple[np.ndarray, np.ndarray | None] | None
@@ -255,6 +308,8 @@ class Spec:
                 raise ValueError(f"{name} must be float64 of shape {shape}, got {array.dtype} {array.shape}")
             if not (array.flags.c_contiguous and array.flags.writeable):
                 raise ValueError(f"{name} must be C-contiguous and writeable")
+        if out[1] is not None and np.shares_memory(out[0], out[1]):
+            raise ValueError("out[0] and out[1] must not share memory: lr and momentum need two buffers")
         return out
 
     # -- serialization --------------------------------------------------------------------------------
@@ -270,6 +325,18 @@ class Spec:
         for name in _parameter_names(type(self)):
             data[name] = _to_plain(name, getattr(self, name))
         return data
+
+
+def _holds_code(spec: Spec) -> bool:
+    """Whether the spec (or a spec inside it) holds a Python callable, such as a custom ``scale_fn``."""
+    for name in _parameter_names(type(spec)):
+        value = getattr(spec, name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, Spec) and _holds_code(item):
+                return True
+            if callable(item) and not isinstance(item, Spec):
+                return True
+    return False
 
 
 def _rebuild(cls: type[Spec], arguments: dict[str, Any]) -> Spec:
