@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar, Sequence, Tuple, Union
 
+import numpy as np
+
 from ._ops import Ops
 from ._spec import MAX_DEPTH, Formula, Spec
 from ._validate import as_group_array, check_int, check_real_or_groups
@@ -218,11 +220,12 @@ class Join(Spec):
         specs = tuple(_check_spec(f"specs[{i}]", spec) for i, spec in enumerate(self.specs))
         if not specs:
             raise ValueError("specs must hold at least one spec, got an empty sequence")
-        if not isinstance(self.boundaries, Sequence):
+        given = self.boundaries
+        if isinstance(given, np.ndarray) and given.ndim == 1:
+            given = list(given)  # numpy integers are integers, as everywhere else (floats and bools are not)
+        if isinstance(given, (str, bytes)) or not isinstance(given, Sequence):
             raise TypeError(f"boundaries must be a sequence of integers, got {self.boundaries!r}")
-        boundaries = tuple(
-            check_int(f"boundaries[{i}]", boundary, minimum=1) for i, boundary in enumerate(self.boundaries)
-        )
+        boundaries = tuple(check_int(f"boundaries[{i}]", boundary, minimum=1) for i, boundary in enumerate(given))
         if len(boundaries) != len(specs) - 1:
             raise ValueError(
                 f"boundaries must have one value fewer than specs: {len(specs)} specs need "

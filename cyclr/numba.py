@@ -20,10 +20,13 @@ Examples:
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
+import inspect
 import math
 import platform
+import textwrap
 import threading
 from typing import Any, Callable, Sequence
 
@@ -92,27 +95,124 @@ def _lookup(boundaries: Sequence[int], values: Sequence[int]) -> Any:
 
 
 def _select(branches: Sequence[Any]) -> Any:
-    """``Ops.switch`` compiled: a generated balanced tree of ``if index < k``, depth ``log2(len)``.
+    """``Ops.switch`` compiled: a generated balanced tree of ``if family < k``, depth ``log2(families)``.
 
-    Pieces of different families cannot share one typed list of closures; a tree of direct calls can,
-    and numba compiles each distinct branch once.
+    Pieces of different families cannot share one typed list of closures; a tree of direct calls can.
+    Leaves that differ only in their numbers (a join of 1,000 different ``CosineAnnealingLR``) are one
+    *family*: one kernel, compiled once, taking those numbers as arguments from per-family arrays
+    (``_lift``); numba then compiles each family once, not each piece.
     """
-    namespace = {f"branch{k}": branch for k, branch in enumerate(branches)}
-    lines = ["def switch(index, operand):"]
+    families: dict[Any, int] = {}
+    kernels: list[Any] = []
+    tables: list[list[list[Any]]] = []
+    family_of, member = [], []
+    for k, branch in enumerate(branches):
+        lifted = _lift(branch)
+        key = ("leaf", k) if lifted is None else lifted[0]
+        if key not in families:
+            families[key] = len(kernels)
+            kernels.append(branch if lifted is None else lifted[1])
+            tables.append([[] for _ in ([] if lifted is None else lifted[2])])
+        f = families[key]
+        family_of.append(f)
+        member.append(len(tables[f][0]) if tables[f] else 0)
+        for column, value in zip(tables[f], [] if lifted is None else lifted[2]):
+            column.append(value)
+    namespace: dict[str, Any] = {
+        "family_of": np.array(family_of, dtype=np.int64),
+        "member": np.array(member, dtype=np.int64),
+    }
+    calls = []
+    for f, kernel in enumerate(kernels):
+        namespace[f"kernel{f}"] = kernel
+        arguments = ["operand"]
+        for c, column in enumerate(tables[f]):
+            namespace[f"p{f}_{c}"] = np.array(column)
+            arguments.append(f"p{f}_{c}[j]")
+        calls.append(f"return kernel{f}({', '.join(arguments)})")
+    lines = ["def switch(index, operand):", "    f = family_of[index]", "    j = member[index]"]
 
     def emit(low: int, high: int, depth: int) -> None:
         indent = "    " * depth
         if high - low == 1:
-            lines.append(f"{indent}return branch{low}(operand)")
+            lines.append(indent + calls[low])
             return
         middle = (low + high) // 2
-        lines.append(f"{indent}if index < {middle}:")
+        lines.append(f"{indent}if f < {middle}:")
         emit(low, middle, depth + 1)
         emit(middle, high, depth)
 
-    emit(0, len(branches), 1)
+    emit(0, len(kernels), 1)
     exec(builtins_compile("\n".join(lines), "<cyclr.numba switch>", "exec"), namespace)
     return njit(namespace["switch"])
+
+
+def _lift(branch: Any) -> tuple[Any, Any, list[Any]] | None:
+    """A formula closure as ``(family key, kernel, numbers)``: the kernel takes the closure's numbers
+    (floats, int64 ints, float64 vectors) as arguments after the step; its other captured values (jitted
+    functions, flags) are the family's. None when the closure cannot be lifted (then it is compiled alone).
+    """
+    function = getattr(branch, "py_func", None)
+    closure = getattr(function, "__closure__", None)
+    if not closure:
+        return None
+    names = function.__code__.co_freevars
+    numbers, statics, key = [], [], [function.__code__]
+    for name, cell in zip(names, closure):
+        value = cell.cell_contents
+        if type(value) is float or (type(value) is int and -(2**63) <= value < 2**63):
+            numbers.append((name, value))
+            key.append((name, type(value)))
+        elif isinstance(value, np.ndarray) and value.dtype == np.float64 and value.ndim == 1:
+            numbers.append((name, value))
+            key.append((name, "vector", value.shape))
+        else:
+            statics.append((name, value))
+            try:
+                key.append((name, type(value), hash(value), value))
+            except TypeError:
+                key.append((name, "id", id(value)))
+    if not numbers:
+        return None
+    family = tuple(key)
+    kernel = _kernel(family, function, tuple(n for n, _ in numbers), tuple(statics))
+    return None if kernel is None else (family, kernel, [value for _, value in numbers])
+
+
+_KERNELS: dict[Any, Any] = {}
+
+
+def _kernel(family: Any, function: Any, parameters: tuple[str, ...], statics: tuple[Any, ...]) -> Any:
+    """``function`` rewritten with ``parameters`` as arguments (from its source), jitted; cached per family."""
+    if family in _KERNELS:
+        return _KERNELS[family]
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+        definition = tree.body[0]
+        if not isinstance(definition, ast.FunctionDef) or definition.name != function.__name__:
+            raise ValueError("not a plain def")
+        definition.decorator_list = []
+        definition.returns = None
+        for argument in definition.args.args:
+            argument.annotation = None
+        definition.args.args += [ast.arg(arg=name) for name in parameters]
+        make = ast.FunctionDef(
+            name="_make",
+            args=ast.arguments(
+                posonlyargs=[], args=[ast.arg(arg=name) for name, _ in statics], kwonlyargs=[], kw_defaults=[],
+                defaults=[],
+            ),
+            body=[definition, ast.Return(value=ast.Name(id=definition.name, ctx=ast.Load()))],
+            decorator_list=[],
+        )
+        module = ast.fix_missing_locations(ast.Module(body=[make], type_ignores=[]))
+        namespace = dict(function.__globals__)
+        exec(builtins_compile(module, inspect.getsourcefile(function) or "<cyclr>", "exec"), namespace)
+        kernel = _jit(namespace["_make"](*(value for _, value in statics)))
+    except (OSError, TypeError, ValueError, SyntaxError):
+        kernel = None
+    _KERNELS[family] = kernel
+    return kernel
 
 
 NUMBA = Ops(

@@ -135,6 +135,27 @@ def test_join_boundaries(boundaries, error, message):
         cyclr.join([CYCLIC, CYCLIC, CYCLIC], boundaries)
 
 
+def test_join_boundaries_as_a_numpy_array():
+    # issue 10, item 5: numpy integers are accepted everywhere else
+    spec = cyclr.join([CYCLIC, CYCLIC], np.array([10]))
+    assert spec.boundaries == (10,) and type(spec.boundaries[0]) is int
+    assert spec == cyclr.join([CYCLIC, CYCLIC], [10])
+    assert cyclr.join([CYCLIC, CYCLIC], [np.int64(10)]).to_dict() == spec.to_dict()
+
+
+@pytest.mark.parametrize(("boundaries", "error", "message"), [
+    (np.array([10.0]), TypeError, r"boundaries\[0\] must be an integer, got np.float64\(10.0\)"),
+    (np.array([True]), TypeError, r"boundaries\[0\] must be an integer, got np.True_"),
+    (np.array(10), TypeError, r"boundaries must be a sequence of integers, got array\(10\)"),
+    (np.array([[10]]), TypeError, r"boundaries must be a sequence of integers"),
+    ("9", TypeError, r"boundaries must be a sequence of integers, got '9'"),
+    (10, TypeError, r"boundaries must be a sequence of integers, got 10"),
+])
+def test_join_boundaries_of_the_wrong_type(boundaries, error, message):
+    with pytest.raises(error, match=message):
+        cyclr.join([CYCLIC, CYCLIC], boundaries)
+
+
 def test_join_momentum_all_or_none():
     with pytest.raises(ValueError, match=r"every joined spec must schedule momentum, or none: specs\[1\] do not"):
         cyclr.join([CYCLIC, CosineAnnealingLR(0.1, 10)], [10])

@@ -162,3 +162,24 @@ def test_any_nesting_flattens_into_one_search_over_distinct_leaves():
     assert built == [4 + 1 + 20]
     for step in (0, 1, 2, 8, 9, 200, 5000):
         assert formula(step) == spec.lr_at(step)
+
+
+def test_numba_compiles_one_kernel_per_family_not_per_piece():
+    import cyclr.numba as cyclr_numba
+
+    modes = [dict(mode="triangular"), dict(mode="triangular2", waveform="welch"), dict(mode="exp_range", gamma=0.9)]
+    pieces = [
+        CyclicLR(base_lr=1e-3 * (1 + k), max_lr=0.1 + k * 1e-3, step_size_up=2 + k % 5, **modes[k % 3]) for k in range(300)
+    ] + [CosineAnnealingLR(0.1 + k * 1e-4, T_max=3 + k, eta_min=1e-3) for k in range(300)]
+    pieces = [piece if piece.has_momentum else CyclicLR(step_size_up=2 + k) for k, piece in enumerate(pieces)]
+    boundaries = boundaries_for(len(pieces), 4)
+    spec = cyclr.join(pieces, boundaries)
+    before = len(cyclr_numba._KERNELS)
+    schedule = cyclr.numba.compile(spec)
+    steps = np.arange(0, 4 * len(pieces) + 50, 3)
+    want = expected(pieces, boundaries, steps)
+    got = np.array([schedule(int(step))[0] for step in steps])
+    assert ulps(got, want) <= 1
+    assert ulps(spec.precompute(4 * len(pieces), backend="numba")[0], spec.lr_at(np.arange(4 * len(pieces)))) <= 1
+    # the cyclic formula's 3 mode/waveform combinations, each for lr and momentum: 6 kernels for 600 pieces
+    assert len(cyclr_numba._KERNELS) - before <= 6
