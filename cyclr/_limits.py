@@ -13,6 +13,7 @@ value. docs/limits.md lists each limit.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ._spec import Spec
@@ -49,6 +50,7 @@ def exact_steps(spec: Spec, bits: int = 64) -> int:
     return end
 
 
+@functools.lru_cache(maxsize=1024)
 def _warm_restarts_steps(T_0: int, T_mult: int, end: int) -> int:
     """The first step at which SGDR's position formula forms an integer >= ``end``.
 
