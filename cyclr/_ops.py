@@ -193,7 +193,7 @@ def _np_select(branches: Sequence[Callable[[Any], Any]]) -> Switch:
         result = np.empty((flat_index.size, *tail))
         for rows, value in parts:
             result[rows] = value
-        return result.reshape(*lead, *tail)
+        return result.reshape((*lead, *tail))
 
     return switch
 

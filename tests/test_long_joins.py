@@ -183,3 +183,14 @@ def test_numba_compiles_one_kernel_per_family_not_per_piece():
     assert ulps(spec.precompute(4 * len(pieces), backend="numba")[0], spec.lr_at(np.arange(4 * len(pieces)))) <= 1
     # the cyclic formula's 3 mode/waveform combinations, each for lr and momentum: 6 kernels for 600 pieces
     assert len(cyclr_numba._KERNELS) - before <= 6
+
+
+@pytest.mark.parametrize("spec", [LONG, cyclr.join(distinct_pieces(3), [4, 9]), cyclr.warmup(KINDS[0], 3)], ids=["long", "3", "warmup"])
+def test_zero_dimensional_and_empty_steps(spec):
+    # a 0-d array of steps used to fail in the numpy switch (reshape() of nothing)
+    for step in (0, 4, 9, 2000):
+        assert spec.lr_at(np.array(step)).shape == ()
+        assert spec.lr_at(np.array(step)) == spec.lr_at(step)
+        assert spec.lr_at(np.int64(step)) == spec.lr_at(step)
+    assert spec.lr_at(np.array([], dtype=np.int64)).shape == (0,)
+    assert spec.lr_at(np.zeros((0, 3), dtype=np.int64)).shape == (0, 3)
