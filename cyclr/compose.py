@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._ops import Ops
+from ._ops import INT64_MAX, Ops
 from ._spec import MAX_DEPTH, Formula, Spec
 from ._validate import as_group_array, check_int, check_real_or_groups
 
@@ -62,10 +62,11 @@ class _Ramp:
         if first is None:
             return None
         start = first if quantity == "momentum" else as_group_array(self.warmup.start_lr, spec.groups)  # type: ignore[arg-type]
-        length = self.warmup.warmup_steps
+        length = float(self.warmup.warmup_steps)  # a float, so every path divides the same float64 numbers
 
         def ramp(step: Any) -> Any:
-            return start + (first - start) * step / length
+            # step / length < 1 first: (first - start) * step could overflow for start_lr near 1e308
+            return start + (first - start) * (step / length)
 
         return ramp
 
@@ -133,7 +134,7 @@ def _piecewise(segments: Segments, xp: Ops, quantity: str) -> Formula | None:
 class Warmup(Spec):
     r"""A linear warmup of ``warmup_steps`` steps from ``start_lr`` into ``spec``, which then starts::
 
-        lr(step) = start_lr + (spec.lr_at(0) - start_lr) * step / warmup_steps    for step < warmup_steps
+        lr(step) = start_lr + (spec.lr_at(0) - start_lr) * (step / warmup_steps)  for step < warmup_steps
                  = spec.lr_at(step - warmup_steps)                                 from then on
 
     Momentum (when ``spec`` schedules it) holds at ``spec.momentum_at(0)`` during the warmup. The lr is
@@ -142,7 +143,7 @@ class Warmup(Spec):
 
     Raises:
         TypeError: ``spec`` is not a cyclr spec; ``warmup_steps`` is not an integer.
-        ValueError: ``warmup_steps < 1``; ``start_lr`` NaN/inf/negative, or a sequence whose length
+        ValueError: ``warmup_steps < 1`` or ``>= 2**63``; ``start_lr`` NaN/inf/negative, or a sequence whose length
             differs from the spec's parameter groups (a float applies to every group).
 
     Examples:
@@ -163,7 +164,10 @@ class Warmup(Spec):
     def __post_init__(self) -> None:
         spec = _check_spec("spec", self.spec)
         object.__setattr__(self, "_depth", _check_depth("Warmup", [spec]))
-        object.__setattr__(self, "warmup_steps", check_int("warmup_steps", self.warmup_steps, minimum=1))
+        steps = check_int("warmup_steps", self.warmup_steps, minimum=1)
+        if steps > INT64_MAX:
+            raise ValueError(f"warmup_steps must be < 2**63 (int64, the steps of the numpy and numba paths), got {steps}")
+        object.__setattr__(self, "warmup_steps", steps)
         start_lr = check_real_or_groups("start_lr", self.start_lr, minimum=0.0)
         if isinstance(start_lr, tuple) and len(start_lr) != (spec.groups or 0):
             raise ValueError(
