@@ -434,11 +434,18 @@ def _where(t: Tensors, condition: Any, if_true: Any, if_false: Any) -> Any:
     if isinstance(condition, (bool, np.bool_)):
         return if_true if condition else if_false
     if _is_integer_like(if_true) and _is_integer_like(if_false):
-        a = if_true.value if isinstance(if_true, Int) else int(if_true)
-        b = if_false.value if isinstance(if_false, Int) else int(if_false)
+        a = if_true.value if isinstance(if_true, Int) else _saturated(int(if_true))
+        b = if_false.value if isinstance(if_false, Int) else _saturated(int(if_false))
         return Int(t, t.where(condition, a, b))
     a, b = lift(t, if_true), lift(t, if_false)
     return Float2(t, t.where(condition, a.hi, b.hi), t.where(condition, a.lo, b.lo))
+
+
+def _saturated(x: int) -> int:
+    """An integer constant clipped to int32. A constant past int32 (a join boundary at 2**40) is chosen
+    by ``where`` only where an int32 step has reached it, which no int32 step does; clipping keeps the
+    tensor int32 instead of failing to build it."""
+    return min(max(x, INT32_MIN), INT32_MAX)
 
 
 def floor(x: Any) -> Any:
@@ -587,6 +594,11 @@ def power(base: Any, exponent: Any) -> Any:
     return _exp(lift(t, exponent) * _log(lift(t, base)))
 
 
+def _beyond_int32(x: Any) -> bool:
+    """A Python or NumPy integer constant outside int32, which no ``Int`` can reach."""
+    return _is_integer_like(x) and not isinstance(x, Int) and not INT32_MIN <= int(x) <= INT32_MAX
+
+
 def float32_ops(t: Tensors) -> Ops:
     """The ``Ops`` namespace that runs a cyclr formula on ``Int`` steps and ``Float2`` values."""
 
@@ -594,9 +606,16 @@ def float32_ops(t: Tensors) -> Ops:
         return _where(t, condition, if_true, if_false)
 
     def minimum(a: Any, b: Any) -> Any:
+        if isinstance(a, Int) and _beyond_int32(b) or isinstance(b, Int) and _beyond_int32(a):
+            # An int32 tensor against a constant past int32 (OneCycleLR's last step, 2**40): decided.
+            big, small = (b, a) if isinstance(a, Int) else (a, b)
+            return small if big > 0 else big
         return _where(t, a <= b, a, b) if _traced(a, b) else min(a, b)
 
     def maximum(a: Any, b: Any) -> Any:
+        if isinstance(a, Int) and _beyond_int32(b) or isinstance(b, Int) and _beyond_int32(a):
+            big, small = (b, a) if isinstance(a, Int) else (a, b)
+            return big if big > 0 else small
         return _where(t, a >= b, a, b) if _traced(a, b) else max(a, b)
 
     def apply(fn: Callable[[Any], Any], x: Any) -> Any:
@@ -613,6 +632,25 @@ def float32_ops(t: Tensors) -> Ops:
         power=power,
         apply=apply,
     )
+
+
+def check_int32_counts(caller: str, framework: str, spec: Any) -> None:
+    """Refuse, when the adapter is built, a spec whose integer arithmetic overflows int32 at some count.
+
+    The float32 paths hold the step in int32 (``Int``), so every count below ``2**31`` must be exact;
+    ``cyclr._limits.exact_steps(spec, 32)`` says up to where it is (only SGDR with ``T_mult > T_0``
+    falls short).
+    """
+    from ._limits import describe_limit, exact_steps
+
+    limit = exact_steps(spec, 32)
+    if limit <= INT32_MAX:
+        raise ValueError(
+            f"{caller}: {describe_limit(spec)} is exact under {framework} only for counts below {limit}: "
+            f"its restart arithmetic forms integers past int32 (2**31 - 1) from there, and {framework}'s "
+            f"step count is int32. Choose T_mult <= T_0 (every int32 count is then exact), or use the "
+            f"spec on the NumPy/Python paths (exact up to 2**63 and beyond)"
+        )
 
 
 def call_user(framework: str, fn: Callable[[Any], Any], argument: Any) -> Any:

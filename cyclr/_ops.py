@@ -10,14 +10,28 @@ supplies its own namespace, so the same source runs
 * traced by JAX or Keras (the adapters build theirs from ``jax.numpy`` and ``keras.ops``).
 
 Every ``where`` evaluates both branches, so formulas keep each branch finite for every step.
+
+Composed schedules (``cyclr.compose``) dispatch on the step with two more functions, each built once for
+a fixed table: ``step_function(boundaries, values)`` (which piece holds the step: a binary search where
+the namespace can branch, a chain of ``where`` where it cannot) and ``switch(branches)`` (call only the
+chosen piece's formula where the namespace can; evaluate each and select where it cannot). Neither nests
+closures, so neither the Python stack nor a compiler's work grows with the number of pieces.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple
+from bisect import bisect_right
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
+
+INT64_MAX = 2**63 - 1
+
+StepFunction = Callable[[Any], Any]
+"""``step -> values[k]`` for the piece ``k`` holding ``step`` (see ``Ops.step_function``)."""
+Switch = Callable[[Any, Any], Any]
+"""``(index, operand) -> branches[index](operand)`` (see ``Ops.switch``)."""
 
 
 class Ops(NamedTuple):
@@ -38,6 +52,50 @@ class Ops(NamedTuple):
     """``apply(fn, x)``: a user's scalar function (such as ``scale_fn``) at every element of ``x``."""
     jit: Callable[[Callable[[Any], Any]], Callable[[Any], Any]] = lambda formula: formula  # noqa: E731
     """Prepare another spec's formula for calling from this one (numba compiles it; others: as is)."""
+    lookup: Callable[[Sequence[int], Sequence[int]], StepFunction] | None = None
+    """Builds ``step_function`` for this namespace; None: a chain of ``where`` (``where_lookup``)."""
+    select: Callable[[Sequence[Callable[[Any], Any]]], Switch] | None = None
+    """Builds ``switch`` for this namespace; None: every branch evaluated, then ``where`` (``where_select``)."""
+
+    def step_function(self, boundaries: Sequence[int], values: Sequence[int]) -> StepFunction:
+        """``step -> values[k]`` where ``boundaries[k-1] <= step < boundaries[k]``: a step function.
+
+        ``boundaries`` increase strictly; ``values`` has one more entry (``values[0]`` below the first
+        boundary, ``values[-1]`` from the last one on). The table is fixed when this is built.
+        """
+        return (self.lookup or (lambda b, v: where_lookup(self, b, v)))(boundaries, values)
+
+    def switch(self, branches: Sequence[Callable[[Any], Any]]) -> Switch:
+        """``(index, operand) -> branches[index](operand)``, elementwise for arrays of indices."""
+        return (self.select or (lambda b: where_select(self, b)))(branches)
+
+
+def where_lookup(xp: Ops, boundaries: Sequence[int], values: Sequence[int]) -> StepFunction:
+    """``Ops.step_function`` for a namespace that cannot branch (traced code): one ``where`` per boundary."""
+    boundaries, values = tuple(boundaries), tuple(values)
+    where = xp.where
+
+    def lookup(step: Any) -> Any:
+        result: Any = values[0]
+        for boundary, value in zip(boundaries, values[1:]):
+            result = where(step >= boundary, value, result)
+        return result
+
+    return lookup
+
+
+def where_select(xp: Ops, branches: Sequence[Callable[[Any], Any]]) -> Switch:
+    """``Ops.switch`` for a namespace that cannot branch: every branch at ``operand``, then ``where``."""
+    branches = tuple(branches)
+    where = xp.where
+
+    def switch(index: Any, operand: Any) -> Any:
+        result = branches[0](operand)
+        for k in range(1, len(branches)):
+            result = where(index == k, branches[k](operand), result)
+        return result
+
+    return switch
 
 
 def _minimum(a: Any, b: Any) -> Any:
@@ -56,6 +114,24 @@ def _call(fn: Callable[[int], float], x: int) -> float:
     return fn(x)
 
 
+def _python_lookup(boundaries: Sequence[int], values: Sequence[int]) -> StepFunction:
+    boundaries, values = tuple(boundaries), tuple(values)
+
+    def lookup(step: int) -> Any:
+        return values[bisect_right(boundaries, step)]
+
+    return lookup
+
+
+def _python_select(branches: Sequence[Callable[[Any], Any]]) -> Switch:
+    branches = tuple(branches)
+
+    def switch(index: int, operand: Any) -> Any:
+        return branches[index](operand)
+
+    return switch
+
+
 PYTHON = Ops(
     minimum=_minimum,
     maximum=_maximum,
@@ -66,6 +142,8 @@ PYTHON = Ops(
     ldexp=math.ldexp,
     power=math.pow,
     apply=_call,
+    lookup=_python_lookup,
+    select=_python_select,
 )
 
 
@@ -80,6 +158,46 @@ def _np_apply(fn: Callable[[int], float], x: Any) -> np.ndarray:
     return results[inverse].reshape(np.shape(x))
 
 
+def int64_table(boundaries: Sequence[int], values: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The table as int64 arrays, without the boundaries an int64 step never reaches (>= 2**63)."""
+    kept = [boundary for boundary in boundaries if boundary <= INT64_MAX]
+    return np.array(kept, dtype=np.int64), np.array(values[: len(kept) + 1], dtype=np.int64)
+
+
+def _np_lookup(boundaries: Sequence[int], values: Sequence[int]) -> StepFunction:
+    table, results = int64_table(boundaries, values)
+
+    def lookup(step: Any) -> np.ndarray:
+        return results[np.searchsorted(table, step, side="right")]
+
+    return lookup
+
+
+def _np_select(branches: Sequence[Callable[[Any], Any]]) -> Switch:
+    """Each branch on the elements that chose it (grouped specs' steps carry a trailing axis of 1)."""
+    branches = tuple(branches)
+
+    def switch(index: Any, operand: Any) -> np.ndarray:
+        index, operand = np.broadcast_arrays(np.asarray(index), np.asarray(operand))
+        trailing = operand.ndim >= 1 and operand.shape[-1] == 1
+        lead = operand.shape[:-1] if trailing else operand.shape
+        flat_index = index.reshape(-1)
+        flat_operand = operand.reshape(-1, 1) if trailing else operand.reshape(-1)
+        parts = []
+        for k in np.unique(flat_index):
+            rows = np.flatnonzero(flat_index == k)
+            chosen = flat_operand[rows]
+            value = np.asarray(branches[int(k)](chosen), dtype=np.float64)
+            parts.append((rows, np.broadcast_to(value, np.broadcast_shapes(value.shape, chosen.shape))))
+        tail = np.broadcast_shapes(*(value.shape[1:] for _, value in parts)) if parts else operand.shape[len(lead):]
+        result = np.empty((flat_index.size, *tail))
+        for rows, value in parts:
+            result[rows] = value
+        return result.reshape((*lead, *tail))
+
+    return switch
+
+
 NUMPY = Ops(
     minimum=np.minimum,
     maximum=np.maximum,
@@ -91,4 +209,6 @@ NUMPY = Ops(
     # np.power takes a SIMD path that can differ from C's pow by an ulp; float_power calls pow itself.
     power=np.float_power,
     apply=_np_apply,
+    lookup=_np_lookup,
+    select=_np_select,
 )

@@ -17,7 +17,7 @@ from typing import Any, Callable, ClassVar, NamedTuple, Union
 import numpy as np
 
 from ._ops import NUMPY, PYTHON, Ops
-from ._validate import check_choice, check_int, check_steps
+from ._validate import INT64_MAX, check_choice, check_int, check_steps
 
 Steps = Union[int, np.integer, np.ndarray, "list[int]"]
 """A step count: a non-negative int, or an array (any shape) of them."""
@@ -26,6 +26,10 @@ Formula = Callable[[Any], Any]
 
 _REGISTRY: dict[str, type[Spec]] = {}
 BACKENDS = ("numpy", "numba")
+MAX_DEPTH = 64
+"""The deepest a spec may nest (a Join or Warmup inside another, 64 levels): far beyond any real schedule,
+and far within Python's recursion limit for to_dict, from_dict, ==, hash, repr and pickle. A long schedule
+is one flat join, which has no limit on its pieces."""
 
 
 class CycleTable(NamedTuple):
@@ -61,6 +65,11 @@ class Spec:
     """
 
     QUANTITIES: ClassVar[tuple[str, str]] = ("lr", "momentum")
+    _SPEC_FIELDS: ClassVar[dict[str, str]] = {}
+    """The fields that hold specs ("one") or sequences of specs ("many"): only there does ``from_dict``
+    turn data into specs."""
+    _depth: int = 1
+    """How deep specs nest inside this one (1: not composed); see ``MAX_DEPTH``."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -136,9 +145,17 @@ class Spec:
         A Python int gives a Python float; an integer array gives a float64 array of the same shape.
         With G parameter groups the result gains a trailing axis of length G.
 
+        Accepted steps: a Python or NumPy integer, exact at any size (Python ints have no limit); an
+        integer array of any shape, or a (nested) list or tuple of integers (``[]`` gives an empty
+        float64 array), whose steps must be below ``2**63`` (int64). Array steps where a spec's int64
+        arithmetic would overflow (SGDR with a large ``T_mult``: ``cyclr._limits.exact_steps``) are
+        computed on the Python-int path, exactly. See docs/limits.md.
+
         Raises:
-            TypeError: ``step`` is not an integer or an integer array (floats and bools included).
-            ValueError: ``step`` is negative.
+            TypeError: ``step`` is not an integer or an integer array (floats and bools included, also
+                inside arrays and lists; a ragged list).
+            ValueError: ``step`` is negative, or an array or list holds a step >= ``2**63``; a custom
+                ``scale_fn`` returns a value that is not a finite number in [0, 1].
         """
         if type(step) is int and step >= 0:  # the hot path: one closure call
             return self._python_lr(step)
@@ -171,7 +188,18 @@ class Spec:
         formula = self._numpy_formulas[quantity]
         if formula is None:
             return None
-        return self._on_array(formula, checked)
+        from ._limits import exact_steps
+
+        limit = exact_steps(self)
+        if limit > INT64_MAX or not checked.size or checked.max() < limit:
+            return self._on_array(formula, checked)
+        # Beyond the limit the int64 arithmetic would overflow: those steps take the exact Python path.
+        beyond = checked >= limit
+        values = self._on_array(formula, np.where(beyond, 0, checked))
+        python = self._python_lr if quantity == "lr" else self._python_momentum
+        assert python is not None
+        values[beyond] = [python(int(step)) for step in checked[beyond]]
+        return values
 
     def _on_array(self, formula: Formula, steps: np.ndarray) -> np.ndarray:
         groups = self.groups
@@ -197,7 +225,18 @@ class Spec:
                 does not schedule momentum.
 
         Returns:
-            ``(lr, momentum)``; ``momentum`` is None when it is not scheduled.
+            ``(lr, momentum)``; ``momentum`` is None when it is not scheduled. Equal bit for bit to
+            ``spec(step)`` at each step.
+
+        Raises:
+            TypeError: ``num_steps`` or ``start`` is not an integer (a bool or float included);
+                ``out`` is not a pair of arrays.
+            ValueError: ``num_steps < 0``; ``start < 0``; ``start + num_steps > 2**63`` (steps are
+                int64: the last step, ``start + num_steps - 1``, must be at most ``2**63 - 1``); an
+                unknown backend; ``out`` arrays of the wrong dtype, shape or layout, or sharing memory;
+                a custom ``scale_fn`` returning a non-finite value (or, on the NumPy backend, one outside
+                [0, 1]). Steps where the spec's int64 arithmetic would overflow
+                (``cyclr._limits.exact_steps``) are computed on the exact Python-int path instead.
 
         Examples:
             >>> import cyclr
@@ -206,14 +245,39 @@ class Spec:
             (8,)
         """
         num_steps = check_int("num_steps", num_steps, minimum=0)
-        start = check_int("start", start, minimum=0)
+        start = check_int("start", start, minimum=0, maximum=INT64_MAX, why=" (steps are held in int64)")
+        if start + num_steps - 1 > INT64_MAX:
+            raise ValueError(
+                f"start + num_steps must be <= 2**63 (the last step, start + num_steps - 1, is held in "
+                f"int64), got start={start}, num_steps={num_steps}"
+            )
         backend = check_choice("backend", backend, BACKENDS)
         lr_out, momentum_out = self._outputs(num_steps, out)
+        from ._limits import exact_steps
+
+        # Steps from the spec's int64 limit on are computed on the exact Python-int path.
+        inside = min(num_steps, max(0, exact_steps(self) - start))
+        self._fill(backend, start, lr_out[:inside], None if momentum_out is None else momentum_out[:inside])
+        for i in range(inside, num_steps):
+            lr_out[i], momentum = self(start + i)
+            if momentum_out is not None:
+                momentum_out[i] = momentum
+        if _holds_code(self):  # a user's scale_fn: checked on the Python paths, not inside numba
+            for name, dst in zip(self.QUANTITIES, (lr_out, momentum_out)):
+                if dst is not None and not np.all(np.isfinite(dst)):
+                    step = start + int(np.argwhere(~np.isfinite(dst))[0][0])
+                    self(step)  # the Python path names scale_fn, its argument and its value
+                    raise ValueError(f"scale_fn gave a non-finite {name} at step {step}")
+        return lr_out, momentum_out
+
+    def _fill(self, backend: str, start: int, lr_out: np.ndarray, momentum_out: np.ndarray | None) -> None:
+        """Fill ``lr_out`` (and ``momentum_out``) with the steps from ``start`` on, on ``backend``."""
+        num_steps = len(lr_out)
         if backend == "numba":
             from . import numba as cyclr_numba
 
             cyclr_numba.precompute_into(self, start, lr_out, momentum_out)
-            return lr_out, momentum_out
+            return
         table = self._cycle_table(start, num_steps)
         for quantity, dst in zip(self.QUANTITIES, (lr_out, momentum_out)):
             if dst is None:
@@ -223,8 +287,7 @@ class Spec:
             else:
                 formula = self._numpy_formulas[quantity]
                 assert formula is not None
-                dst[...] = self._on_array(formula, np.arange(start, start + num_steps, dtype=np.int64))
-        return lr_out, momentum_out
+                dst[...] = self._on_array(formula, np.arange(num_steps, dtype=np.int64) + start)
 
     def _outputs(
         self, num_steps: int, out: tuple[np.ndarray, np.ndarray | None] | None
@@ -245,6 +308,8 @@ class Spec:
                 raise ValueError(f"{name} must be float64 of shape {shape}, got {array.dtype} {array.shape}")
             if not (array.flags.c_contiguous and array.flags.writeable):
                 raise ValueError(f"{name} must be C-contiguous and writeable")
+        if out[1] is not None and np.shares_memory(out[0], out[1]):
+            raise ValueError("out[0] and out[1] must not share memory: lr and momentum need two buffers")
         return out
 
     # -- serialization --------------------------------------------------------------------------------
@@ -260,6 +325,18 @@ class Spec:
         for name in _parameter_names(type(self)):
             data[name] = _to_plain(name, getattr(self, name))
         return data
+
+
+def _holds_code(spec: Spec) -> bool:
+    """Whether the spec (or a spec inside it) holds a Python callable, such as a custom ``scale_fn``."""
+    for name in _parameter_names(type(spec)):
+        value = getattr(spec, name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, Spec) and _holds_code(item):
+                return True
+            if callable(item) and not isinstance(item, Spec):
+                return True
+    return False
 
 
 def _rebuild(cls: type[Spec], arguments: dict[str, Any]) -> Spec:
@@ -289,6 +366,17 @@ def _to_plain(name: str, value: Any) -> Any:
 def from_dict(data: Mapping[str, Any]) -> Spec:
     """Rebuild a spec from ``spec.to_dict()`` data (validated exactly like the constructor).
 
+    Only cyclr's own schedules are known by name. Data becomes a spec only where a spec belongs (a
+    ``Warmup``'s ``spec``, a ``Join``'s ``specs``); everywhere else a field holds plain values (numbers,
+    strings, bools, None, or a flat list of numbers), so code, such as a ``scale_fn``, never comes from data.
+
+    Raises:
+        TypeError: ``data`` (or a spec inside it) is not a mapping; a parameter name is not a string; a
+            field holds the wrong kind of container (a spec's data where a number belongs, a list where a
+            spec belongs, nested lists); and the constructor's own TypeErrors.
+        ValueError: an unknown schedule or parameter; specs nested more than ``MAX_DEPTH`` (64) deep;
+            and the constructor's own ValueErrors.
+
     Examples:
         >>> import cyclr
         >>> spec = cyclr.CyclicLR(step_size_up=10)
@@ -297,23 +385,70 @@ def from_dict(data: Mapping[str, Any]) -> Spec:
     """
     if not isinstance(data, Mapping):
         raise TypeError(f"from_dict expects a mapping, got {type(data).__name__}")
-    params = dict(data)
-    name = params.pop("schedule", None)
+    return _build(data, 1)
+
+
+def _build(data: Mapping[str, Any], depth: int) -> Spec:
+    name = data.get("schedule")
     if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(f"unknown schedule {name!r}; known: {sorted(_REGISTRY)}")
     cls = _REGISTRY[name]
+    params = {}
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise TypeError(f"{name}: parameter names must be strings, got {key!r} ({type(key).__name__})")
+        if key != "schedule":
+            params[key] = value
     names = set(_parameter_names(cls))
     unknown = sorted(set(params) - names)
     if unknown:
         raise ValueError(f"unknown parameters for {name}: {unknown}; expected some of {sorted(names)}")
-    return cls(**{key: _from_plain(value) for key, value in params.items()})
+    arguments = {}
+    for key, value in params.items():
+        where, kind = f"{name}.{key}", cls._SPEC_FIELDS.get(key)
+        if kind == "one":
+            arguments[key] = _spec_from(where, value, depth)
+        elif kind == "many":
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f"{where} must be a list of specs' data, got {_kind(value)}")
+            arguments[key] = tuple(_spec_from(f"{where}[{i}]", item, depth) for i, item in enumerate(value))
+        else:
+            arguments[key] = _from_plain(where, value)
+    return cls(**arguments)
 
 
-def _from_plain(value: Any) -> Any:
-    if isinstance(value, Mapping) and "schedule" in value:
-        return from_dict(value)
-    if isinstance(value, list):
-        return tuple(_from_plain(v) for v in value)
+def _kind(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _spec_from(where: str, value: Any, depth: int) -> Spec:
+    """The spec inside a composed spec's data, one level deeper."""
+    if not (isinstance(value, Mapping) and "schedule" in value):
+        raise TypeError(f"{where} must be a spec's data (a mapping with a 'schedule' key), got {_kind(value)}")
+    if depth >= MAX_DEPTH:
+        raise ValueError(
+            f"{where}: spec data nested more than {MAX_DEPTH} deep (Join and Warmup inside one another); "
+            f"at most {MAX_DEPTH} levels are allowed"
+        )
+    return _build(value, depth + 1)
+
+
+def _from_plain(where: str, value: Any) -> Any:
+    """A field that is not a spec: plain values, or a flat list of them (one per parameter group)."""
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            if isinstance(item, (Mapping, list, tuple)):
+                raise TypeError(f"{where}[{i}] must be a number (one per parameter group), got {_kind(item)}")
+        return tuple(value)
+    if isinstance(value, Mapping):
+        raise TypeError(
+            f"{where} must be plain data (a number, string, bool, None or a list of numbers), got a mapping; "
+            f"a spec's data belongs only in a Warmup's spec or a Join's specs"
+        )
     return value
 
 

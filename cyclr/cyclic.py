@@ -7,15 +7,17 @@ defaults of ``torch.optim.lr_scheduler.CyclicLR``.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ._ops import NUMPY, Ops
+from ._ops import NUMPY, PYTHON, Ops
 from ._spec import CycleTable, Formula, Spec
 from ._validate import (
+    INT64_MAX,
     as_group_array,
     check_bool,
     check_choice,
@@ -23,6 +25,7 @@ from ._validate import (
     check_real,
     check_real_or_groups,
     check_same_groups,
+    show,
 )
 
 MODES = ("triangular", "triangular2", "exp_range")
@@ -98,6 +101,36 @@ def cyclic_formula(
     return value
 
 
+def checked_scale_fn(scale_fn: Callable[[int], float], scale_mode: str, period: int) -> Callable[[int], float]:
+    """``scale_fn`` whose every value is checked: a finite real number in [0, 1], returned as a float.
+
+    A scale in [0, 1] keeps the lr between ``base_lr`` and ``max_lr`` (and the momentum between its
+    bounds); anything else (a bool, NaN, inf, a negative number, 1.5) is a ValueError naming the
+    argument and, for the "cycle" scale_mode, the steps of that cycle.
+    """
+
+    def checked(x: int) -> float:
+        value = scale_fn(x)
+        number = None
+        if isinstance(value, (numbers.Real, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+            try:
+                number = float(value)
+            except (OverflowError, ValueError):
+                number = None
+        if number is None or not 0.0 <= number <= 1.0:
+            if scale_mode == "cycle":
+                where = f"cycle {x}, steps {(x - 1) * period} to {x * period - 1}"
+            else:
+                where = f"step {x}"
+            raise ValueError(
+                f"scale_fn({x}) returned {show(value)} ({where}); a custom scale_fn must return a finite "
+                f"number in [0, 1], so that the lr stays between base_lr and max_lr"
+            )
+        return number
+
+    return checked
+
+
 @dataclass(frozen=True)
 class CyclicLR(Spec):
     r"""A cyclical learning rate (Smith 2017), with momentum cycled the opposite way.
@@ -119,9 +152,14 @@ class CyclicLR(Spec):
         step_size_up: steps in the rising half of a cycle (a positive integer).
         step_size_down: steps in the falling half; None means ``step_size_up``.
         mode: "triangular", "triangular2" or "exp_range"; ignored when ``scale_fn`` is given.
-        gamma: the exp_range factor per step (> 0).
+        gamma: the exp_range factor per step, in (0, 1]: the amplitude shrinks as ``gamma**step``
+            (torch accepts gamma > 1, which grows the lr past ``max_lr`` and overflows to inf).
         scale_fn: a custom amplitude scale, ``scale_fn(x) -> float`` with a Python int ``x``; it
-            overrides ``mode``. It cannot be serialized by ``to_dict``; for numba it must be jitted.
+            overrides ``mode``. It must return a finite number in [0, 1] (so the lr stays between
+            ``base_lr`` and ``max_lr``): on the Python and NumPy paths any other value raises a
+            ValueError naming ``x``; numba (where it must be jitted) and the JAX/Keras adapters (where
+            it gets a tensor) cannot raise, and ``precompute(backend="numba")`` refuses a non-finite
+            result. It cannot be serialized by ``to_dict``.
         scale_mode: "cycle" (``x`` is torch's 1-based cycle number) or "iterations" (``x`` is the step).
             None means the mode's own: "cycle" for triangular/triangular2 and for a custom
             ``scale_fn``, "iterations" for exp_range.
@@ -130,11 +168,16 @@ class CyclicLR(Spec):
         max_momentum: momentum at the start of a cycle; a float or one per parameter group.
         waveform: "triangular" (torch's), "cosine" (Hann) or "welch" (parabolic).
 
+    Limits: the period ``step_size_up + step_size_down`` must be below ``2**63`` (the NumPy and numba
+    paths hold it, and the steps, in int64); every step then is exact on every path. Python ints
+    beyond ``2**63`` are exact on the scalar path.
+
     Raises:
         TypeError: a parameter has the wrong type (a bool or float step size, a string lr, ...).
-        ValueError: a value breaks its rule (non-positive step size, NaN/inf/negative lr or momentum,
-            unknown mode, gamma <= 0, a scale_mode that contradicts the mode, sequences of different
-            lengths).
+        ValueError: a value breaks its rule (non-positive step size, a period of ``2**63`` steps or
+            more, NaN/inf/negative lr or momentum or one beyond a float such as ``10**400``, unknown
+            mode, gamma outside (0, 1], a scale_mode that contradicts the mode, sequences of different
+            lengths); at a step, a custom ``scale_fn`` value outside [0, 1].
 
     Examples:
         >>> spec = CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=2000)
@@ -167,13 +210,26 @@ class CyclicLR(Spec):
         up = check_int("step_size_up", self.step_size_up, minimum=1)
         normalize("step_size_up", up)
         down = up if self.step_size_down is None else self.step_size_down
-        normalize("step_size_down", check_int("step_size_down", down, minimum=1))
-        check_choice("mode", self.mode, MODES)
-        normalize("gamma", check_real("gamma", self.gamma, above=0.0))
+        down = check_int("step_size_down", down, minimum=1)
+        normalize("step_size_down", down)
+        if up + down > INT64_MAX:
+            raise ValueError(
+                f"step_size_up + step_size_down (the period) must be < 2**63, the int64 the NumPy and numba "
+                f"paths hold it in, got {show(up)} + {show(down)}"
+            )
+        normalize("mode", check_choice("mode", self.mode, MODES))
+        gamma = check_real("gamma", self.gamma, above=0.0)
+        if gamma > 1.0:
+            raise ValueError(
+                f"gamma must be in (0, 1], got {show(self.gamma)}: exp_range scales the amplitude by "
+                f"gamma**step, and a growing amplitude would take the lr past max_lr (the upper "
+                f"boundary) and on to inf"
+            )
+        normalize("gamma", gamma)
         if self.scale_fn is not None and not callable(self.scale_fn):
-            raise TypeError(f"scale_fn must be callable or None, got {self.scale_fn!r}")
+            raise TypeError(f"scale_fn must be callable or None, got {show(self.scale_fn)}")
         if self.scale_mode is not None:
-            check_choice("scale_mode", self.scale_mode, SCALE_MODES)
+            normalize("scale_mode", check_choice("scale_mode", self.scale_mode, SCALE_MODES))
         if self.scale_fn is None:
             own = MODE_SCALE_MODE[self.mode]
             if self.scale_mode not in (None, own):
@@ -184,8 +240,8 @@ class CyclicLR(Spec):
             normalize("scale_mode", own)
         elif self.scale_mode is None:
             normalize("scale_mode", "cycle")
-        check_bool("cycle_momentum", self.cycle_momentum)
-        check_choice("waveform", self.waveform, WAVEFORMS)
+        normalize("cycle_momentum", check_bool("cycle_momentum", self.cycle_momentum))
+        normalize("waveform", check_choice("waveform", self.waveform, WAVEFORMS))
         groups = check_same_groups(
             base_lr=self.base_lr,
             max_lr=self.max_lr,
@@ -224,6 +280,9 @@ class CyclicLR(Spec):
 
     def _unit_formula(self, xp: Ops, scaling: str, start: Any, delta: Any) -> Formula:
         assert self.step_size_down is not None
+        scale_fn = self.scale_fn
+        if scale_fn is not None and (xp is PYTHON or xp is NUMPY):  # the paths that can raise
+            scale_fn = checked_scale_fn(scale_fn, str(self.scale_mode), self.period)
         return cyclic_formula(
             xp,
             step_size_up=self.step_size_up,
@@ -231,7 +290,7 @@ class CyclicLR(Spec):
             waveform=self.waveform,
             scaling=scaling,
             gamma=self.gamma,
-            scale_fn=self.scale_fn,
+            scale_fn=scale_fn,
             start=start,
             delta=delta,
         )
@@ -241,6 +300,8 @@ class CyclicLR(Spec):
         if self._scaling in ("exp_range", "iterations") or num_steps < 2 * period:
             return None  # the scale changes inside a cycle, or there is little to repeat
         first, last = start // period, (start + num_steps - 1) // period
+        if last * period + self.step_size_up > INT64_MAX:
+            return None  # the last cycle's peak, where the scale is read, is past int64
         unit = partial(self._unit_formula, NUMPY, start=0.0, delta=1.0)
         # 0 + (1 * shape) * 1 == shape; and shape == 1 at the peak, so the value there is the scale.
         shape = unit("triangular")(np.arange(period, dtype=np.int64))

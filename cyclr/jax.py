@@ -35,7 +35,7 @@ except ImportError as error:
     raise ImportError(f'cyclr.jax needs JAX and optax: pip install "cyclr[jax]" ({error})') from error
 
 from . import _adapter
-from ._float32 import Tensors, call_user, evaluate, float32_ops
+from ._float32 import Tensors, call_user, check_int32_counts, evaluate, float32_ops
 from ._ops import Ops
 from ._spec import Spec
 
@@ -99,7 +99,8 @@ def lr_schedule(spec: Spec, *, group: int | None = None) -> Schedule:
             cannot be traced by JAX (raised here: the schedule is traced once on construction); the
             schedule is called with a non-integer count.
         ValueError: a grouped spec without ``group``, or ``group`` out of range or given for a spec
-            without groups.
+            without groups; a spec whose integer arithmetic overflows int32 before count ``2**31``
+            (SGDR with ``T_mult > T_0``, such as ``T_0=1, T_mult=1000``: see docs/limits.md).
 
     Examples:
         >>> import jax, jax.numpy as jnp, cyclr, cyclr.jax
@@ -127,7 +128,7 @@ def momentum_schedule(spec: Spec, *, group: int | None = None) -> Schedule:
 
     Raises:
         ValueError: the spec does not schedule momentum (for CyclicLR, ``cycle_momentum=False``); and
-            the group errors of ``lr_schedule``.
+            the group and int32 errors of ``lr_schedule``.
         TypeError: as for ``lr_schedule``.
 
     Examples:
@@ -141,6 +142,7 @@ def momentum_schedule(spec: Spec, *, group: int | None = None) -> Schedule:
 
 def _schedule(caller: str, spec: Spec, quantity: str, group: int | None) -> Schedule:
     spec = _adapter.check_spec(caller, spec)
+    check_int32_counts(f"cyclr.jax.{caller}", "JAX", spec)
     group = _adapter.check_group(spec, group, applies_to="optax applies one value to all parameters")
     formula32 = _adapter.formula(caller, spec, FLOAT32, quantity)
     formula64 = _adapter.formula(caller, spec, FLOAT64, quantity)

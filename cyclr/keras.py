@@ -68,7 +68,7 @@ except (ImportError, ValueError) as error:  # ValueError: Keras' own "Unable to 
     raise ImportError(_message) from error
 
 from . import _adapter
-from ._float32 import Tensors, evaluate, float32_ops
+from ._float32 import Tensors, check_int32_counts, evaluate, float32_ops
 from ._spec import Spec, from_dict
 from ._validate import check_bool, check_int
 from .rangetest import LRRangeTest, RangeTestRecorder, RangeTestResult
@@ -162,7 +162,9 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
 
     Raises:
         TypeError: ``spec`` is not a cyclr spec, or ``group`` is not an integer.
-        ValueError: a grouped spec without ``group``; ``group`` out of range or given without groups.
+        ValueError: a grouped spec without ``group``; ``group`` out of range or given without groups;
+            a spec whose integer arithmetic overflows int32 before step ``2**31`` (SGDR with
+            ``T_mult > T_0``: the compiled step holds the count in int32; see docs/limits.md).
 
     Examples:
         >>> import keras, cyclr, cyclr.keras
@@ -174,6 +176,7 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, spec: Spec, group: int | None = None) -> None:
         self.spec = _adapter.check_spec("cyclr.keras.Schedule", spec)
+        check_int32_counts("cyclr.keras.Schedule", "Keras", self.spec)
         self.group = _adapter.check_group(self.spec, group, applies_to=_ONE_VALUE)
         self._formula = _adapter.formula("cyclr.keras.Schedule", self.spec, FLOAT32, "lr")
 

@@ -20,10 +20,15 @@ Examples:
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import functools
+import inspect
 import math
 import platform
-from typing import Any
+import textwrap
+import threading
+from typing import Any, Callable, Sequence
 
 import numba
 import numpy as np
@@ -33,10 +38,12 @@ from numba.core import cgutils
 from numba.core.errors import TypingError
 from numba.extending import intrinsic, overload
 
-from ._ops import Ops, _call, _maximum, _minimum, _where
+from ._ops import Ops, _call, _maximum, _minimum, _where, int64_table
 from ._spec import Spec, _parameter_names
 
 __all__ = ["compile", "NUMBA"]
+
+builtins_compile = compile  # this module defines its own compile()
 
 
 @njit
@@ -70,6 +77,144 @@ def _jit(formula: Any) -> Any:
     return formula if isinstance(formula, numba.core.dispatcher.Dispatcher) else njit(formula)
 
 
+def _lookup(boundaries: Sequence[int], values: Sequence[int]) -> Any:
+    """``Ops.step_function`` compiled: a binary search on int64 arrays (boundaries >= 2**63 dropped)."""
+    table, results = int64_table(boundaries, values)
+
+    def lookup(step: Any) -> Any:
+        low, high = 0, table.shape[0]
+        while low < high:
+            middle = (low + high) // 2
+            if step < table[middle]:
+                high = middle
+            else:
+                low = middle + 1
+        return results[low]
+
+    return njit(lookup)
+
+
+def _select(branches: Sequence[Any]) -> Any:
+    """``Ops.switch`` compiled: a generated balanced tree of ``if family < k``, depth ``log2(families)``.
+
+    Pieces of different families cannot share one typed list of closures; a tree of direct calls can.
+    Leaves that differ only in their numbers (a join of 1,000 different ``CosineAnnealingLR``) are one
+    *family*: one kernel, compiled once, taking those numbers as arguments from per-family arrays
+    (``_lift``); numba then compiles each family once, not each piece.
+    """
+    families: dict[Any, int] = {}
+    kernels: list[Any] = []
+    tables: list[list[list[Any]]] = []
+    family_of, member = [], []
+    for k, branch in enumerate(branches):
+        lifted = _lift(branch)
+        key = ("leaf", k) if lifted is None else lifted[0]
+        if key not in families:
+            families[key] = len(kernels)
+            kernels.append(branch if lifted is None else lifted[1])
+            tables.append([[] for _ in ([] if lifted is None else lifted[2])])
+        f = families[key]
+        family_of.append(f)
+        member.append(len(tables[f][0]) if tables[f] else 0)
+        for column, value in zip(tables[f], [] if lifted is None else lifted[2]):
+            column.append(value)
+    namespace: dict[str, Any] = {
+        "family_of": np.array(family_of, dtype=np.int64),
+        "member": np.array(member, dtype=np.int64),
+    }
+    calls = []
+    for f, kernel in enumerate(kernels):
+        namespace[f"kernel{f}"] = kernel
+        arguments = ["operand"]
+        for c, column in enumerate(tables[f]):
+            namespace[f"p{f}_{c}"] = np.array(column)
+            arguments.append(f"p{f}_{c}[j]")
+        calls.append(f"return kernel{f}({', '.join(arguments)})")
+    lines = ["def switch(index, operand):", "    f = family_of[index]", "    j = member[index]"]
+
+    def emit(low: int, high: int, depth: int) -> None:
+        indent = "    " * depth
+        if high - low == 1:
+            lines.append(indent + calls[low])
+            return
+        middle = (low + high) // 2
+        lines.append(f"{indent}if f < {middle}:")
+        emit(low, middle, depth + 1)
+        emit(middle, high, depth)
+
+    emit(0, len(kernels), 1)
+    exec(builtins_compile("\n".join(lines), "<cyclr.numba switch>", "exec"), namespace)
+    return njit(namespace["switch"])
+
+
+def _lift(branch: Any) -> tuple[Any, Any, list[Any]] | None:
+    """A formula closure as ``(family key, kernel, numbers)``: the kernel takes the closure's numbers
+    (floats, int64 ints, float64 vectors) as arguments after the step; its other captured values (jitted
+    functions, flags) are the family's. None when the closure cannot be lifted (then it is compiled alone).
+    """
+    function = getattr(branch, "py_func", None)
+    closure = getattr(function, "__closure__", None)
+    if not closure:
+        return None
+    names = function.__code__.co_freevars
+    numbers, statics, key = [], [], [function.__code__]
+    for name, cell in zip(names, closure):
+        value = cell.cell_contents
+        if type(value) is float or (type(value) is int and -(2**63) <= value < 2**63):
+            numbers.append((name, value))
+            key.append((name, type(value)))
+        elif isinstance(value, np.ndarray) and value.dtype == np.float64 and value.ndim == 1:
+            numbers.append((name, value))
+            key.append((name, "vector", value.shape))
+        else:
+            statics.append((name, value))
+            try:
+                key.append((name, type(value), hash(value), value))
+            except TypeError:
+                key.append((name, "id", id(value)))
+    if not numbers:
+        return None
+    family = tuple(key)
+    kernel = _kernel(family, function, tuple(n for n, _ in numbers), tuple(statics))
+    return None if kernel is None else (family, kernel, [value for _, value in numbers])
+
+
+_KERNELS: dict[Any, Any] = {}
+
+
+def _kernel(family: Any, function: Any, parameters: tuple[str, ...], statics: tuple[Any, ...]) -> Any:
+    """``function`` rewritten with ``parameters`` as arguments (from its source), jitted; cached per family."""
+    if family in _KERNELS:
+        return _KERNELS[family]
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+        definition = tree.body[0]
+        if not isinstance(definition, ast.FunctionDef) or definition.name != function.__name__:
+            raise ValueError("not a plain def")
+        definition.decorator_list = []
+        definition.returns = None
+        for argument in definition.args.args:
+            argument.annotation = None
+        definition.args.args += [ast.arg(arg=name) for name in parameters]
+        make = ast.FunctionDef(
+            name="_make",
+            args=ast.arguments(
+                posonlyargs=[], args=[ast.arg(arg=name) for name, _ in statics], kwonlyargs=[], kw_defaults=[],
+                defaults=[],
+            ),
+            body=[definition, ast.Return(value=ast.Name(id=definition.name, ctx=ast.Load()))],
+            decorator_list=[],
+        )
+        module = ast.fix_missing_locations(ast.Module(body=[make], type_ignores=[]))
+        namespace = dict(function.__globals__)
+        exec(builtins_compile(module, inspect.getsourcefile(function) or "<cyclr>", "exec"), namespace)
+        kernel = _jit(namespace["_make"](*(value for _, value in statics)))
+    except (OSError, TypeError, ValueError, SyntaxError):
+        kernel = None
+    _KERNELS[family] = kernel
+    return kernel
+
+
 NUMBA = Ops(
     minimum=njit(_minimum),
     maximum=njit(_maximum),
@@ -81,23 +226,41 @@ NUMBA = Ops(
     power=_pow,
     apply=njit(_call),
     jit=_jit,
+    lookup=_lookup,
+    select=_select,
 )
 
 
-def _check_step(step: Any) -> None:
-    """Compiled only: reject non-integer steps when typing, negative steps when running."""
+def _as_step(step: Any) -> Any:
+    """Compiled only: the step as an int64. Non-integer steps fail when typing; a negative step, or an
+    unsigned one beyond int64, raises ValueError when running (never a wrapped, wrong value)."""
 
 
-@overload(_check_step)
-def _check_step_overload(step: Any) -> Any:
+@overload(_as_step)
+def _as_step_overload(step: Any) -> Any:
     if isinstance(step, types.Boolean) or not isinstance(step, types.Integer):
         raise TypingError(f"cyclr: step must be an integer, got {step}")
+    if step.signed:
 
-    def check(step: Any) -> None:
-        if step < 0:
-            raise ValueError("cyclr: step must be >= 0")
+        def signed(step: Any) -> Any:
+            if step < 0:
+                raise ValueError("cyclr: step must be >= 0")
+            return np.int64(step)
 
-    return check
+        return signed
+    if step.bitwidth < 64:
+
+        def small(step: Any) -> Any:
+            return np.int64(step)
+
+        return small
+
+    def unsigned(step: Any) -> Any:
+        if step >= np.uint64(9223372036854775808):  # a uint64 compare: no float conversion
+            raise ValueError("cyclr: step must be < 2**63 (int64)")
+        return np.int64(step)
+
+    return unsigned
 
 
 def compile(spec: Spec) -> Any:
@@ -105,7 +268,14 @@ def compile(spec: Spec) -> Any:
 
     ``momentum`` is None when the spec does not schedule it; with G parameter groups both are float64
     arrays of length G. The values are the spec's own (``spec(step)``), to within an ulp. Compiled
-    functions are cached per spec.
+    functions are cached per spec; ``compile`` may be called from several threads at once.
+
+    ``step`` is any integer type (any numpy integer, or an int from your code); it is evaluated as an
+    int64. Limits, checked in the compiled code itself: a negative step raises
+    ``ValueError("cyclr: step must be >= 0")``, a ``uint64`` step >= 2**63 raises
+    ``ValueError("cyclr: step must be < 2**63 (int64)")`` (numba raises with a constant message, so it
+    names the limit, not the value); a non-integer step is a numba ``TypingError`` when your function is
+    compiled. A Python int beyond int64 cannot be passed to compiled code at all (numba refuses it).
 
     Raises:
         TypeError: ``spec`` is not a cyclr spec, or holds a Python callable (a custom ``scale_fn``)
@@ -120,7 +290,13 @@ def compile(spec: Spec) -> Any:
     if not isinstance(spec, Spec):
         raise TypeError(f"compile expects a cyclr spec, got {type(spec).__name__}")
     _require_jitted(spec)
-    return _compile(spec)
+    with _BUILD_LOCK:
+        return _compile(spec)
+
+
+# Building a spec's formulas is done once per spec, whichever thread asks first; the others wait for it
+# (numba's own compiler lock makes compiling safe, this one makes it happen once).
+_BUILD_LOCK = threading.RLock()
 
 
 @functools.lru_cache(maxsize=256)
@@ -130,20 +306,25 @@ def _compile(spec: Spec) -> Any:
     if momentum is None:
 
         def schedule(step: Any) -> Any:
-            _check_step(step)
+            step = _as_step(step)
             return lr(step), None
 
     else:
 
         def schedule(step: Any) -> Any:
-            _check_step(step)
+            step = _as_step(step)
             return lr(step), momentum(step)
 
     return njit(schedule)
 
 
-@functools.lru_cache(maxsize=512)
 def _jit_formula(spec: Spec, quantity: str) -> Any:
+    with _BUILD_LOCK:
+        return _cached_formula(spec, quantity)
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_formula(spec: Spec, quantity: str) -> Any:
     formula = spec._formula(NUMBA, quantity)
     return None if formula is None else _jit(formula)
 
@@ -275,8 +456,26 @@ def _fill_direct(value: Any, start: int, out: np.ndarray) -> None:
         out[i] = value(start + i)
 
 
+# numba's workqueue threading layer (its fallback when neither TBB nor OpenMP is installed) aborts the
+# process when two threads launch parallel kernels at once; TBB and OpenMP are thread-safe.
+_WORKQUEUE_LOCK = threading.Lock()
+
+
+def _parallel_section() -> Any:
+    """Where a parallel kernel may run: alone under workqueue (or before a layer is chosen), else freely."""
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel kernel has run yet: the first launch chooses the layer
+        return _WORKQUEUE_LOCK
+    return _WORKQUEUE_LOCK if layer == "workqueue" else contextlib.nullcontext()
+
+
 def precompute_into(spec: Spec, start: int, lr_out: np.ndarray, momentum_out: np.ndarray | None) -> None:
-    """Fill the preallocated outputs of ``spec.precompute(..., backend="numba")``."""
+    """Fill the preallocated outputs of ``spec.precompute(..., backend="numba")``.
+
+    Safe to call from several threads on every threading layer: under numba's workqueue layer, which is
+    not thread-safe, the parallel kernels run one at a time.
+    """
     _require_jitted(spec)
     num_steps = lr_out.shape[0]
     table = spec._cycle_table(start, num_steps)
@@ -285,17 +484,19 @@ def precompute_into(spec: Spec, start: int, lr_out: np.ndarray, momentum_out: np
             continue
         if table is None:
             formula = _jit_formula(spec, quantity)
-            _fill_direct(formula, start, dst)
+            with _parallel_section():
+                _fill_direct(formula, start, dst)
             continue
         low, delta = spec._endpoints(quantity)
         groups = 1 if spec.groups is None else spec.groups
-        _fill_from_table(
-            dst.reshape(-1),
-            groups,
-            np.ascontiguousarray(table.row(delta)).reshape(-1),
-            np.ascontiguousarray(table.scale, dtype=np.float64),
-            np.ascontiguousarray(np.broadcast_to(low, (groups,)), dtype=np.float64),
-            table.period,
-            table.first_offset,
-            _CAN_STREAM and groups == 1 and dst.nbytes >= _STREAM_BYTES,
-        )
+        with _parallel_section():
+            _fill_from_table(
+                dst.reshape(-1),
+                groups,
+                np.ascontiguousarray(table.row(delta)).reshape(-1),
+                np.ascontiguousarray(table.scale, dtype=np.float64),
+                np.ascontiguousarray(np.broadcast_to(low, (groups,)), dtype=np.float64),
+                table.period,
+                table.first_offset,
+                _CAN_STREAM and groups == 1 and dst.nbytes >= _STREAM_BYTES,
+            )

@@ -6,6 +6,7 @@ The semantics, names and defaults of ``torch.optim.lr_scheduler.OneCycleLR``, as
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Sequence
 
@@ -19,7 +20,11 @@ from ._validate import (
     check_real,
     check_real_or_groups,
     check_same_groups,
+    show,
 )
+
+MAX_TOTAL_STEPS = 2**53
+"""The phase ends are float64 numbers (torch's); beyond 2**53 a step would be compared inexactly."""
 
 ANNEAL_STRATEGIES = ("cos", "linear")
 
@@ -148,9 +153,16 @@ class OneCycleLR(Spec):
         final_div_factor: ``min = initial / final_div_factor`` (> 0).
         three_phase: the paper's three-phase variant.
 
+    Limits: ``total_steps`` (or ``epochs * steps_per_epoch``) is at most ``2**53``: the phase ends are
+    float64 numbers, as in torch, and every step up to there compares exactly on every path. Steps
+    beyond the end hold the final value, at any size.
+
     Raises:
-        TypeError: a parameter has the wrong type.
-        ValueError: a value breaks its rule: non-positive step counts, ``total_steps`` disagreeing with
+        TypeError: a parameter has the wrong type (a bool or float count, also for ``total_steps``
+            given with ``epochs`` and ``steps_per_epoch``; a string rate; ...).
+        ValueError: a value breaks its rule: non-positive step counts, ``total_steps`` above ``2**53``,
+            an initial lr ``max_lr / div_factor`` or a final lr ``initial / final_div_factor`` that
+            overflows to inf, numbers beyond a float (``10**400``), ``total_steps`` disagreeing with
             ``epochs * steps_per_epoch``, neither given, pct_start outside [0, 1], a phase of zero steps
             (``pct_start * total_steps == 1``: torch divides by zero there), NaN/inf/negative rates,
             non-positive div factors, unknown anneal_strategy, group sequences of different lengths.
@@ -185,11 +197,12 @@ class OneCycleLR(Spec):
         for name in ("max_lr", "base_momentum", "max_momentum"):
             normalize(name, check_real_or_groups(name, getattr(self, name), minimum=0.0))
         normalize("pct_start", check_real("pct_start", self.pct_start, minimum=0.0, maximum=1.0))
-        check_choice("anneal_strategy", self.anneal_strategy, ANNEAL_STRATEGIES)
-        check_bool("cycle_momentum", self.cycle_momentum)
-        check_bool("three_phase", self.three_phase)
+        normalize("anneal_strategy", check_choice("anneal_strategy", self.anneal_strategy, ANNEAL_STRATEGIES))
+        normalize("cycle_momentum", check_bool("cycle_momentum", self.cycle_momentum))
+        normalize("three_phase", check_bool("three_phase", self.three_phase))
         normalize("div_factor", check_real("div_factor", self.div_factor, above=0.0))
         normalize("final_div_factor", check_real("final_div_factor", self.final_div_factor, above=0.0))
+        self._check_derived_lrs()
         first = self.phases[0]
         if first.end_step == first.start_step:
             raise ValueError(
@@ -201,7 +214,26 @@ class OneCycleLR(Spec):
         )
         normalize("_groups", groups)
 
+    def _check_derived_lrs(self) -> None:
+        """``initial = max_lr / div_factor`` and ``min = initial / final_div_factor`` must be floats."""
+        for i, top in enumerate(self.max_lr if isinstance(self.max_lr, tuple) else (self.max_lr,)):
+            name = "max_lr" if not isinstance(self.max_lr, tuple) else f"max_lr[{i}]"
+            initial = top / self.div_factor
+            if not initial <= sys.float_info.max:
+                raise ValueError(
+                    f"{name} / div_factor (the initial lr) must be finite, got {name}={top!r} / "
+                    f"div_factor={self.div_factor!r} = inf; use a larger div_factor"
+                )
+            if not initial / self.final_div_factor <= sys.float_info.max:
+                raise ValueError(
+                    f"{name} / div_factor / final_div_factor (the final lr) must be finite, got "
+                    f"{initial!r} / final_div_factor={self.final_div_factor!r} = inf; use a larger "
+                    f"final_div_factor"
+                )
+
     def _resolve_total_steps(self) -> int:
+        if self.total_steps is not None:
+            total = check_int("total_steps", self.total_steps, minimum=1)
         per_epoch = self.epochs is not None or self.steps_per_epoch is not None
         if per_epoch:
             if self.epochs is None or self.steps_per_epoch is None:
@@ -211,15 +243,23 @@ class OneCycleLR(Spec):
                 )
             epochs = check_int("epochs", self.epochs, minimum=1)
             steps_per_epoch = check_int("steps_per_epoch", self.steps_per_epoch, minimum=1)
-            if self.total_steps is not None and self.total_steps != epochs * steps_per_epoch:
+            if self.total_steps is not None and total != epochs * steps_per_epoch:
                 raise ValueError(
-                    f"total_steps={self.total_steps!r} disagrees with epochs * steps_per_epoch = "
-                    f"{epochs} * {steps_per_epoch}; give one or the other"
+                    f"total_steps={show(total)} disagrees with epochs * steps_per_epoch = "
+                    f"{show(epochs)} * {show(steps_per_epoch)}; give one or the other"
                 )
-            return epochs * steps_per_epoch
+            total = epochs * steps_per_epoch
+            if total > MAX_TOTAL_STEPS:
+                raise ValueError(
+                    f"epochs * steps_per_epoch (total_steps) must be <= 2**53 (the phase ends are float64), "
+                    f"got {show(epochs)} * {show(steps_per_epoch)} = {show(total)}"
+                )
+            return total
         if self.total_steps is None:
             raise ValueError("give total_steps, or epochs and steps_per_epoch")
-        return check_int("total_steps", self.total_steps, minimum=1)
+        return check_int(
+            "total_steps", total, minimum=1, maximum=MAX_TOTAL_STEPS, why=" (the phase ends are float64)"
+        )
 
     @property
     def groups(self) -> int | None:

@@ -108,6 +108,33 @@ def test_warmup_steps(steps, error, message):
         cyclr.warmup(CYCLIC, steps)
 
 
+@pytest.mark.parametrize("start_lr", [1e308, 1.7976931348623157e308, 5e-324])
+def test_warmup_from_an_extreme_start_lr_stays_finite_and_between_its_ends(start_lr):
+    # (first - start) * step overflowed to -inf for start_lr near 1e308 (issue 10, hostile sweep)
+    spec = cyclr.warmup(CYCLIC, 10, start_lr=start_lr)
+    steps = np.arange(30)
+    for values in (spec.lr_at(steps), [spec.lr_at(int(k)) for k in steps], spec.precompute(30, backend="numba")[0]):
+        values = np.asarray(values)
+        assert np.all(np.isfinite(values))
+        assert np.all(values[:10] <= max(start_lr, 0.01)) and np.all(values[:10] >= min(start_lr, 0.01))
+    assert spec.lr_at(0) == start_lr and spec.lr_at(10) == CYCLIC.lr_at(0)
+
+
+def test_warmup_steps_beyond_int64_are_refused():
+    # 10**400 used to raise a bare OverflowError at lr_at
+    with pytest.raises(ValueError, match=r"warmup_steps must be < 2\*\*63 \(int64.*got 9223372036854775808"):
+        cyclr.warmup(CYCLIC, 2**63)
+    with pytest.raises(ValueError, match=r"warmup_steps must be < 2\*\*63"):
+        cyclr.warmup(CYCLIC, 10**400)
+    for steps in (2**53 + 1, 2**62 + 1):  # beyond float64's integers: every path divides the same floats
+        spec = cyclr.warmup(CYCLIC, steps)
+        at = np.array([0, 2**53 + 1, 2**60 + 3, steps - 1])
+        assert spec.lr_at(at).tolist() == [spec.lr_at(int(k)) for k in at]
+        assert spec.precompute(3, start=2**53, backend="numba")[0].tolist() == spec.lr_at(np.arange(2**53, 2**53 + 3)).tolist()
+    long = cyclr.warmup(CYCLIC, 2**63 - 1)
+    assert long.lr_at(2**62) == pytest.approx(0.005) and long.lr_at(np.array([2**62]))[0] == pytest.approx(0.005)
+
+
 def test_warmup_start_lr():
     with pytest.raises(ValueError, match=r"start_lr must be >= 0.0, got -1"):
         cyclr.warmup(CYCLIC, 5, start_lr=-1)
@@ -133,6 +160,27 @@ def test_join_needs_specs():
 def test_join_boundaries(boundaries, error, message):
     with pytest.raises(error, match=message):
         cyclr.join([CYCLIC, CYCLIC, CYCLIC], boundaries)
+
+
+def test_join_boundaries_as_a_numpy_array():
+    # issue 10, item 5: numpy integers are accepted everywhere else
+    spec = cyclr.join([CYCLIC, CYCLIC], np.array([10]))
+    assert spec.boundaries == (10,) and type(spec.boundaries[0]) is int
+    assert spec == cyclr.join([CYCLIC, CYCLIC], [10])
+    assert cyclr.join([CYCLIC, CYCLIC], [np.int64(10)]).to_dict() == spec.to_dict()
+
+
+@pytest.mark.parametrize(("boundaries", "error", "message"), [
+    (np.array([10.0]), TypeError, r"boundaries\[0\] must be an integer, got np.float64\(10.0\)"),
+    (np.array([True]), TypeError, r"boundaries\[0\] must be an integer, got np.True_"),
+    (np.array(10), TypeError, r"boundaries must be a sequence of integers, got array\(10\)"),
+    (np.array([[10]]), TypeError, r"boundaries must be a sequence of integers"),
+    ("9", TypeError, r"boundaries must be a sequence of integers, got '9'"),
+    (10, TypeError, r"boundaries must be a sequence of integers, got 10"),
+])
+def test_join_boundaries_of_the_wrong_type(boundaries, error, message):
+    with pytest.raises(error, match=message):
+        cyclr.join([CYCLIC, CYCLIC], boundaries)
 
 
 def test_join_momentum_all_or_none():

@@ -17,6 +17,7 @@ from strategies import cyclic_kwargs
 
 import cyclr
 from cyclr import CyclicLR
+from cyclr.cyclic import WAVEFORMS
 
 # -- PyTorch's CyclicLR is the reference ---------------------------------------------------------------
 
@@ -388,3 +389,139 @@ def test_custom_scale_fn_cannot_be_serialized():
     spec = CyclicLR(scale_fn=scale_by_cycle)
     with pytest.raises(ValueError, match=r"scale_fn=<function scale_by_cycle .*> cannot be serialized"):
         spec.to_dict()
+
+
+# -- issue 10: values finite and within the boundaries, or a clear refusal --------------------------------
+
+
+@pytest.mark.parametrize("gamma", [1.0 + 2**-52, 1.01, 2.0, 10**400])
+def test_gamma_above_one_is_refused(gamma):
+    # gamma > 1 grew the amplitude: the lr passed max_lr at step 3 and overflowed to inf past step ~1750.
+    with pytest.raises(ValueError, match=r"gamma must be (in \(0, 1\]|finite), got"):
+        CyclicLR(mode="exp_range", gamma=gamma, step_size_up=2)
+
+
+@given(
+    gamma=st.floats(2**-30, 1.0, exclude_min=False),
+    step=st.integers(0, 2**63 - 1),
+    waveform=st.sampled_from(WAVEFORMS),
+)
+def test_exp_range_stays_within_its_boundaries_at_any_step(gamma, step, waveform):
+    spec = CyclicLR(base_lr=0.001, max_lr=0.01, step_size_up=5, mode="exp_range", gamma=gamma, waveform=waveform)
+    for steps in (step, np.array([step])):
+        lr, momentum = spec(steps)
+        assert np.all((0.001 <= lr) & (lr <= 0.01)) and np.all((0.8 <= momentum) & (momentum <= 0.9))
+
+
+def _returning(value):
+    def scale_fn(x):
+        return value
+
+    return scale_fn
+
+
+BAD_SCALES = [math.inf, -math.inf, math.nan, -0.5, 1.5, True, "half", None, 10**400, np.float64(2.0)]
+
+
+@pytest.mark.parametrize("scale_mode", ["cycle", "iterations"])
+@pytest.mark.parametrize("value", BAD_SCALES, ids=repr)
+def test_a_scale_fn_outside_0_1_raises_naming_scale_fn_on_every_python_path(value, scale_mode):
+    spec = CyclicLR(step_size_up=2, scale_fn=_returning(value), scale_mode=scale_mode)
+    pattern = r"scale_fn\(\d+\) returned .* \((cycle \d+, steps \d+ to \d+|step \d+)\); a custom scale_fn must return a finite number in \[0, 1\]"
+    for evaluate in (
+        lambda: spec.lr_at(3),
+        lambda: spec.momentum_at(3),
+        lambda: spec(3),
+        lambda: spec.lr_at(np.arange(4)),
+        lambda: spec.precompute(4),
+        lambda: spec.precompute(40),  # the cycle-table path
+    ):
+        with pytest.raises(ValueError, match=pattern):
+            evaluate()
+
+
+@pytest.mark.parametrize("value", [0, 0.0, 1, 1.0, np.float32(0.25), Fraction(1, 3)], ids=repr)
+def test_a_scale_fn_inside_0_1_is_used_as_a_float(value):
+    spec = CyclicLR(base_lr=0.0, max_lr=1.0, step_size_up=2, scale_fn=_returning(value))
+    assert spec.lr_at(2) == float(value) and type(spec.lr_at(2)) is float
+    np.testing.assert_array_equal(spec.precompute(8)[0], spec.lr_at(np.arange(8)))
+
+
+def test_a_jitted_scale_fn_returning_inf_is_refused_by_numba_precompute():
+    import numba
+
+    @numba.njit
+    def blows_up(cycle):
+        return math.inf if cycle > 1 else 1.0
+
+    spec = CyclicLR(step_size_up=2, scale_fn=blows_up)
+    with pytest.raises(ValueError, match=r"scale_fn\(2\) returned inf \(cycle 2, steps 4 to 7\)"):
+        spec.precompute(8, backend="numba")
+
+
+def test_a_period_of_2_to_the_63_is_refused():
+    # It wrapped in int64: the numba path returned a negative lr at step 5.
+    with pytest.raises(ValueError, match=r"step_size_up \+ step_size_down \(the period\) must be < 2\*\*63"):
+        CyclicLR(step_size_up=2**62)
+    with pytest.raises(ValueError, match=r"step_size_up must be a positive integer"):
+        CyclicLR(step_size_up=0)
+
+
+@pytest.mark.parametrize("start", [0, 2**62, 2**63 - 16])
+def test_the_largest_period_is_exact_on_every_path(start):
+    spec = CyclicLR(base_lr=0.001, max_lr=0.01, step_size_up=2**62 - 1, step_size_down=2**62)
+    steps = np.arange(16, dtype=np.int64) + start
+    expected = np.array([spec.lr_at(int(step)) for step in steps])
+    top = 0.01 + np.spacing(0.01)  # base_lr + (max_lr - base_lr) may round an ulp past max_lr
+    assert np.all((0.001 <= expected) & (expected <= top))
+    np.testing.assert_array_equal(spec.lr_at(steps), expected)
+    for backend in ("numpy", "numba"):
+        np.testing.assert_array_equal(spec.precompute(16, start=start, backend=backend)[0], expected)
+
+
+@pytest.mark.parametrize("mode", ["triangular", "triangular2"])
+def test_the_cycle_table_near_the_end_of_int64(mode):
+    # The last cycle's peak, where the table reads the scale, lies past 2**63 - 1.
+    spec = CyclicLR(step_size_up=3, step_size_down=5, mode=mode)
+    start = 2**63 - 40
+    expected = np.array([spec.lr_at(start + i) for i in range(40)])
+    for backend in ("numpy", "numba"):
+        np.testing.assert_array_equal(spec.precompute(40, start=start, backend=backend)[0], expected)
+
+
+def test_numpy_scalars_are_stored_as_python_types():
+    spec = CyclicLR(
+        base_lr=np.float32(0.001),
+        step_size_up=np.int64(10),
+        mode=np.str_("triangular2"),
+        gamma=np.float64(1.0),
+        cycle_momentum=np.True_,
+        waveform=np.str_("cosine"),
+        base_momentum=np.array(0.8),
+    )
+    for name, value in spec.to_dict().items():
+        assert type(value) in (str, int, float, bool, type(None)), (name, type(value))
+    assert json.loads(json.dumps(spec.to_dict())) == spec.to_dict()
+    assert cyclr.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    custom = CyclicLR(scale_fn=scale_by_cycle, scale_mode=np.str_("iterations"), cycle_momentum=np.False_)
+    assert type(custom.scale_mode) is str and type(custom.cycle_momentum) is bool
+
+
+@pytest.mark.parametrize("name", ["base_lr", "max_lr", "base_momentum", "max_momentum", "gamma"])
+@pytest.mark.parametrize("value", [10**400, -(10**400), Fraction(10**400, 3)], ids=["int", "-int", "Fraction"])
+def test_reals_beyond_a_float_are_a_value_error_naming_the_parameter(name, value):
+    # They raised a bare OverflowError.
+    with pytest.raises(ValueError, match=rf"{name} must be finite, got .* \(beyond the largest float"):
+        CyclicLR(**{name: value})
+    if name != "gamma":  # one per parameter group
+        with pytest.raises(ValueError, match=rf"{name}\[1\] must be finite"):
+            CyclicLR(**{name: [0.5, value]})
+
+
+def test_a_decimal_is_not_a_real_number():
+    from decimal import Decimal
+
+    with pytest.raises(TypeError, match=r"base_lr must be a real number, got Decimal\('0.1'\)"):
+        CyclicLR(base_lr=Decimal("0.1"))
+    with pytest.raises(TypeError, match=r"gamma must be a real number, got Decimal\('1E\+400'\)"):
+        CyclicLR(gamma=Decimal("1e400"))

@@ -128,3 +128,49 @@ def test_compiled_schedule_rejects_float_steps():
 def test_compiled_schedule_rejects_negative_steps():
     with pytest.raises(ValueError, match=r"cyclr: step must be >= 0"):
         cyclr.numba.compile(CyclicLR())(-1)
+
+
+# -- integer limits of compiled code (issue 10, item 3) -----------------------------------------------
+
+
+@pytest.mark.parametrize("step", [np.uint64(2**63), np.uint64(2**64 - 1), np.uint64(2**63 + 5)])
+def test_compiled_schedule_refuses_unsigned_steps_beyond_int64(step):
+    # used to return a silently wrong value (the step wrapped or went through float64)
+    schedule = cyclr.numba.compile(CyclicLR(step_size_up=7))
+    with pytest.raises(ValueError, match=r"cyclr: step must be < 2\*\*63 \(int64\)"):
+        schedule(step)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.uint64, np.int8, np.int16, np.int32, np.int64])
+def test_compiled_schedule_is_exact_for_every_integer_type(dtype):
+    spec = cyclr.join([CyclicLR(step_size_up=7, mode="exp_range", gamma=0.999), CyclicLR(step_size_up=3)], [100])
+    schedule = cyclr.numba.compile(spec)
+    for step in (0, 5, 99, 100, 101, min(int(np.iinfo(dtype).max), 2**63 - 1)):
+        lr, momentum = schedule(dtype(step))
+        assert ulps(lr, spec.lr_at(step)) <= 1 and ulps(momentum, spec.momentum_at(step)) <= 1
+
+
+def test_compiled_schedule_at_the_last_int64_step():
+    spec = CyclicLR(step_size_up=7, mode="triangular2")
+    last = 2**63 - 1
+    assert ulps(cyclr.numba.compile(spec)(np.uint64(last))[0], spec.lr_at(last)) <= 1
+    assert ulps(cyclr.numba.compile(spec)(last)[0], spec.lr_at(last)) <= 1
+
+
+@pytest.mark.parametrize("step", [np.int8(-1), np.int32(-5), np.int64(-(2**63)), -1])
+def test_compiled_schedule_refuses_negative_steps_of_any_type(step):
+    with pytest.raises(ValueError, match=r"cyclr: step must be >= 0"):
+        cyclr.numba.compile(CyclicLR())(step)
+
+
+def test_negative_steps_are_refused_inside_user_njit_code():
+    schedule = cyclr.numba.compile(CyclicLR())
+
+    @numba.njit
+    def at(step):
+        return schedule(step)[0]
+
+    with pytest.raises(ValueError, match=r"cyclr: step must be >= 0"):
+        at(-3)
+    with pytest.raises(ValueError, match=r"cyclr: step must be < 2\*\*63"):
+        at(np.uint64(2**63))

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import math
+import re
+from fractions import Fraction
+
 import jax
 import numpy as np
 import optax
@@ -186,3 +191,85 @@ def test_bad_epochs():
 def test_group_lengths_must_agree():
     with pytest.raises(ValueError, match=r"same length: max_lr has 2, base_momentum has 3"):
         OneCycleLR(max_lr=[0.1, 0.2], total_steps=10, base_momentum=[0.8, 0.8, 0.8])
+
+
+# -- issue 10: derived values finite, counts integers, limits stated ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        (dict(div_factor=5e-324), r"max_lr / div_factor \(the initial lr\) must be finite, got max_lr=0.1 / div_factor=5e-324 = inf"),
+        (dict(max_lr=1e308, div_factor=0.1), r"max_lr / div_factor \(the initial lr\) must be finite"),
+        (dict(max_lr=[0.1, 1e308], div_factor=0.5), r"max_lr\[1\] / div_factor \(the initial lr\) must be finite"),
+        (dict(final_div_factor=5e-324), r"max_lr / div_factor / final_div_factor \(the final lr\) must be finite, got 0.004 / final_div_factor=5e-324 = inf"),
+        (dict(div_factor=10**400), r"div_factor must be finite, got an integer of 401 digits"),
+        (dict(pct_start=Fraction(10**400, 3)), r"pct_start must be finite"),
+        (dict(max_lr=-(10**400)), r"max_lr must be finite"),
+    ],
+)
+def test_derived_lrs_must_be_finite(kwargs, pattern):
+    # div_factor=5e-324 gave lr=inf, final_div_factor=5e-324 nan at the end.
+    with pytest.raises(ValueError, match=pattern):
+        OneCycleLR(**{"max_lr": 0.1, "total_steps": 100, **kwargs})
+
+
+@pytest.mark.parametrize("div_factor, final_div_factor", [(1e-300, 1.0), (5e-324, 1e300), (1e300, 1e300), (0.01, 5e-324)])
+def test_extreme_but_finite_factors_give_finite_values_on_every_path(div_factor, final_div_factor):
+    try:
+        spec = OneCycleLR(max_lr=1e-10, total_steps=50, div_factor=div_factor, final_div_factor=final_div_factor)
+    except ValueError as error:
+        assert "must be finite" in str(error)
+        return
+    lr = spec.lr_at(np.arange(60))
+    assert np.all(np.isfinite(lr)) and np.all(lr >= 0)
+    for backend in ("numpy", "numba"):
+        np.testing.assert_array_equal(spec.precompute(60, backend=backend)[0], lr)
+
+
+@pytest.mark.parametrize("name, value", [("total_steps", True), ("total_steps", 100.0), ("epochs", True), ("steps_per_epoch", 10.0), ("epochs", np.float64(10))])
+def test_a_bool_or_float_count_is_a_type_error_even_when_the_numbers_agree(name, value):
+    kwargs = {"max_lr": 0.1, "total_steps": 100, "epochs": 10, "steps_per_epoch": 10, name: value}
+    if name == "total_steps" and value is True:
+        kwargs.update(epochs=1, steps_per_epoch=1)
+    with pytest.raises(TypeError, match=rf"{name} must be an integer, got {re.escape(repr(value))}"):
+        OneCycleLR(**kwargs)
+
+
+def test_total_steps_is_at_most_2_to_the_53():
+    with pytest.raises(ValueError, match=r"total_steps must be <= 2\*\*53 \(the phase ends are float64\)"):
+        OneCycleLR(max_lr=0.1, total_steps=2**53 + 1)
+    with pytest.raises(ValueError, match=r"total_steps must be <= 2\*\*53 .* got an integer of 401 digits"):
+        OneCycleLR(max_lr=0.1, total_steps=10**400)
+    with pytest.raises(ValueError, match=r"epochs \* steps_per_epoch \(total_steps\) must be <= 2\*\*53"):
+        OneCycleLR(max_lr=0.1, epochs=2**30, steps_per_epoch=2**30)
+
+
+@pytest.mark.parametrize("three_phase", [False, True])
+def test_the_longest_cycle_is_exact_on_every_path(three_phase):
+    spec = OneCycleLR(max_lr=0.1, total_steps=2**53, three_phase=three_phase)
+    steps = sorted({0, 1, 2**51, 2**52 - 2, 2**52 - 1, 2**52, 2**53 - 2, 2**53 - 1, 2**53, 2**63 - 1})
+    phase_ends = [math.floor(phase.end_step) + k for phase in spec.phases for k in (0, 1)]
+    steps = sorted(set(steps) | {step for step in phase_ends if 0 <= step < 2**63})
+    expected = [spec(step) for step in steps]
+    lr, momentum = spec(np.array(steps))
+    np.testing.assert_array_equal(lr, [value for value, _ in expected])
+    np.testing.assert_array_equal(momentum, [value for _, value in expected])
+    for step in (2**53 - 3, 2**63 - 4):
+        for backend in ("numpy", "numba"):
+            np.testing.assert_array_equal(spec.precompute(3, start=step, backend=backend)[0], [spec.lr_at(step + i) for i in range(3)])
+
+
+def test_numpy_scalars_are_stored_as_python_types():
+    spec = OneCycleLR(
+        max_lr=np.float32(0.5),
+        total_steps=np.int32(100),
+        anneal_strategy=np.str_("linear"),
+        cycle_momentum=np.True_,
+        three_phase=np.False_,
+        div_factor=np.array(25.0),
+    )
+    assert type(spec.three_phase) is bool and type(spec.cycle_momentum) is bool and type(spec.anneal_strategy) is str
+    for name, value in spec.to_dict().items():
+        assert type(value) in (str, int, float, bool, type(None)), (name, type(value))
+    assert cyclr.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec

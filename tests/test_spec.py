@@ -155,3 +155,84 @@ def test_from_dict_validates_like_the_constructor():
 def test_from_dict_needs_a_mapping():
     with pytest.raises(TypeError, match=r"from_dict expects a mapping, got list"):
         cyclr.from_dict([1, 2])
+
+
+# -- issue 10: integer limits, aliased outputs, the accepted step inputs ----------------------------------
+
+
+def test_precompute_start_beyond_int64_is_a_value_error_naming_start():
+    # It raised OverflowError ("Python int too large to convert to C long").
+    for backend in ("numpy", "numba"):
+        with pytest.raises(ValueError, match=r"start must be <= 2\*\*63 - 1 \(steps are held in int64\), got 9223372036854775808"):
+            SPEC.precompute(4, start=2**63, backend=backend)
+        with pytest.raises(ValueError, match=r"start must be <= 2\*\*63 - 1 .* got an integer of 31 digits"):
+            SPEC.precompute(4, start=10**30, backend=backend)
+
+
+@pytest.mark.parametrize("start, num_steps", [(2**63 - 5, 10), (2**63 - 1, 2), (1, 2**63)])
+def test_precompute_past_int64_is_a_value_error_naming_the_limit(start, num_steps):
+    # start + num_steps > 2**63 wrapped silently.
+    for backend in ("numpy", "numba"):
+        with pytest.raises(ValueError, match=r"start \+ num_steps must be <= 2\*\*63 \(the last step, start \+ num_steps - 1, is held in int64\)"):
+            SPEC.precompute(num_steps, start=start, backend=backend)
+
+
+@pytest.mark.parametrize("spec", [SPEC, GROUPED, CyclicLR(mode="triangular2", step_size_up=2)], ids=["plain", "grouped", "triangular2"])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_precompute_up_to_the_last_int64_step_equals_the_scalar_path(spec, backend):
+    start = 2**63 - 20
+    lr, momentum = spec.precompute(20, start=start, backend=backend)
+    for i in range(20):
+        expected_lr, expected_momentum = spec(start + i)
+        np.testing.assert_array_equal(lr[i], expected_lr)
+        np.testing.assert_array_equal(momentum[i], expected_momentum)
+
+
+def test_precompute_refuses_aliased_outputs():
+    buffer = np.empty(9)
+    for out in ((buffer[:8], buffer[:8]), (buffer[:8], buffer[1:])):
+        with pytest.raises(ValueError, match=r"out\[0\] and out\[1\] must not share memory"):
+            SPEC.precompute(8, out=out)
+    grouped = np.empty((8, 2))
+    with pytest.raises(ValueError, match=r"must not share memory"):
+        GROUPED.precompute(8, out=(grouped, grouped))
+
+
+def test_an_empty_list_is_an_empty_array_of_steps():
+    # lr_at([]) was a TypeError while lr_at(np.array([], int)) gave [].
+    for steps in ([], (), np.array([], dtype=np.int64)):
+        lr = SPEC.lr_at(steps)
+        assert lr.dtype == np.float64 and lr.shape == (0,)
+    assert SPEC.lr_at([[], []]).shape == (2, 0)
+    assert GROUPED.momentum_at([]).shape == (0, 2)
+    lr, momentum = SPEC([])
+    assert lr.shape == momentum.shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "steps, error, pattern",
+    [
+        ([1.0, 2.0], TypeError, r"step must be an integer or an array of integers"),
+        ([True, 2], TypeError, r"step must be an integer or an array of integers"),
+        ([[1], [1, 2]], TypeError, r"step must be an integer or an array of integers"),
+        (["1"], TypeError, r"step must be an integer or an array of integers"),
+        ([None], TypeError, r"step must be an integer or an array of integers"),
+        (np.array([], dtype=np.float64), TypeError, r"array of dtype float64"),
+        ([2**64], ValueError, r"step must be < 2\*\*63 and >= 0 in an array \(arrays hold int64 steps\)"),
+        ([1, -(2**70)], ValueError, r"step must be < 2\*\*63 and >= 0 in an array"),
+        ([3, -1], ValueError, r"step must be >= 0, got -1"),
+        (-(2**70), ValueError, r"step must be >= 0, got an integer of 22 digits"),
+    ],
+    ids=repr,
+)
+def test_the_step_inputs_that_are_refused(steps, error, pattern):
+    for evaluate in (SPEC.lr_at, SPEC.momentum_at, SPEC):
+        with pytest.raises(error, match=pattern):
+            evaluate(steps)
+
+
+def test_python_ints_past_int64_are_exact_on_the_scalar_path():
+    period = 8
+    for step in (2**63, 2**64 + 3, 2**100 + 5, np.uint64(2**64 - 1)):
+        assert SPEC.lr_at(step) == SPEC.lr_at(int(step) % period)
+        assert SPEC(step) == SPEC(int(step) % period)

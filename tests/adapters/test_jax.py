@@ -356,3 +356,48 @@ def test_importing_without_jax_names_the_extra():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode != 0
     assert 'ImportError: cyclr.jax needs JAX and optax: pip install "cyclr[jax]"' in result.stderr
+
+
+# -- issue 10: int32 counts, checked when the schedule is built -----------------------------------------
+
+
+@pytest.mark.parametrize("build", [cyclr.jax.lr_schedule, cyclr.jax.momentum_schedule])
+def test_a_spec_past_int32_is_refused_when_the_schedule_is_built(build):
+    # SGDR beyond its int32 range was silently wrong (-2.2e24 at count 10**9 for T_0=1, T_mult=1000).
+    spec = cyclr.CosineAnnealingWarmRestarts(0.1, T_0=1, T_mult=1000)
+    pattern = (
+        r"cyclr.jax.(lr|momentum)_schedule: CosineAnnealingWarmRestarts\(T_0=1, T_mult=1000\) is exact under JAX "
+        r"only for counts below 21496\d\d: .* int32"
+    )
+    with pytest.raises(ValueError, match=pattern):
+        build(spec)
+    with pytest.raises(ValueError, match=pattern):
+        build(cyclr.warmup(spec, 10))
+
+
+def test_sgdr_reached_only_past_int32_is_accepted():
+    late = cyclr.join([cyclr.CyclicLR(cycle_momentum=False), cyclr.CosineAnnealingWarmRestarts(0.1, T_0=1, T_mult=1000)], [2**31])
+    schedule = jax.jit(cyclr.jax.lr_schedule(late))
+    counts = np.array([0, 7, 2**31 - 1])
+    assert float32_ulps(schedule(jnp.asarray(counts, jnp.int32)), late.lr_at(counts)) <= 0.5
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        cyclr.OneCycleLR(max_lr=0.1, total_steps=2**40),
+        cyclr.OneCycleLR(max_lr=0.1, total_steps=2**53, three_phase=True),
+        cyclr.CyclicLR(step_size_up=2**40),
+        cyclr.CosineAnnealingLR(0.1, T_max=2**61),
+        cyclr.CosineAnnealingWarmRestarts(0.1, T_0=2**20, T_mult=3),
+        cyclr.warmup(cyclr.CyclicLR(), 2**40),
+    ],
+    ids=["one-cycle", "one-cycle-3", "cyclic", "cosine", "sgdr", "warmup"],
+)
+def test_constants_past_int32_are_exact_at_every_int32_count(spec):
+    # OneCycleLR(total_steps=2**40) raised OverflowError at every count.
+    counts = np.array([0, 1, 5, 2**24 + 1, 2**30, 2**31 - 1])
+    lr, momentum = both_schedules(spec)(jnp.asarray(counts, jnp.int32))
+    assert float32_ulps(lr, spec.lr_at(counts)) <= 0.5
+    if momentum is not None:
+        assert float32_ulps(momentum, spec.momentum_at(counts)) <= 0.5

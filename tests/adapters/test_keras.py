@@ -417,3 +417,24 @@ def test_the_pytorch_backend(tmp_path):
     result = run_python(textwrap.dedent(script), KERAS_BACKEND="torch")
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")
+
+
+# -- issue 10: int32 counts, checked when the schedule is built -----------------------------------------
+
+
+@pytest.mark.parametrize("build", [cyclr.keras.Schedule, cyclr.keras.SGD, cyclr.keras.Adam])
+def test_a_spec_past_int32_is_refused_when_built(build):
+    spec = cyclr.CosineAnnealingWarmRestarts(0.1, T_0=3, T_mult=1000)
+    with pytest.raises(ValueError, match=r"CosineAnnealingWarmRestarts\(T_0=3, T_mult=1000\) is exact under Keras only for counts below \d+"):
+        build(spec)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="traced with jax.jit")
+def test_constants_past_int32_are_exact_when_traced():
+    import jax
+
+    spec = cyclr.OneCycleLR(max_lr=0.1, total_steps=2**40)
+    schedule = cyclr.keras.Schedule(spec)
+    counts = np.array([0, 5, 2**31 - 1], dtype=np.int32)
+    traced = np.asarray(jax.jit(schedule)(counts), dtype=np.float64)
+    np.testing.assert_allclose(traced, spec.lr_at(counts.astype(np.int64)), rtol=2**-23)
