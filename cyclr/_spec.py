@@ -437,6 +437,12 @@ def _spec_from(where: str, value: Any, depth: int) -> Spec:
     return _build(value, depth + 1)
 
 
+# Pickles of specs name the public ``cyclr.from_dict``, not this private module, so checkpoints keep
+# loading if the module moves, and ``torch.serialization.add_safe_globals([cyclr.from_dict])`` allows
+# exactly the name they hold.
+from_dict.__module__ = "cyclr"
+
+
 def _from_plain(where: str, value: Any) -> Any:
     """A field that is not a spec: plain values, or a flat list of them (one per parameter group)."""
     if isinstance(value, (list, tuple)):

@@ -657,7 +657,9 @@ def find_lr(
     ``model.fit(x, y, batch_size=..., epochs=num_steps, callbacks=[LRRangeTestCallback(...)])``: every
     epoch has at least one batch, so ``num_steps`` epochs are always enough, and the callback stops fit
     when the sweep ends. The model's and the optimizer's variables are restored afterwards, also when
-    fit raises (a KeyboardInterrupt included).
+    fit raises (a KeyboardInterrupt included); the exception is raised on unchanged, with the points
+    recorded so far as ``error.result`` (a ``RangeTestResult``, reason "interrupted"), as
+    ``cyclr.find_lr`` does.
 
     Args:
         model: a compiled model whose optimizer has a float learning rate.
@@ -712,6 +714,10 @@ def find_lr(
         model.fit(
             x, y, batch_size=batch_size, epochs=num_steps, verbose=verbose, callbacks=callbacks, **fit_kwargs
         )
+    except BaseException as error:  # raised on, unchanged, with the points recorded so far attached
+        if finder._recorder is not None:
+            finder._recorder.attach_result(error, caller="cyclr.keras.find_lr")
+        raise
     finally:
         finder._put_back()  # after on_train_end, nothing is left to do
     return finder.result

@@ -261,13 +261,6 @@ def test_every_hostile_value_in_every_parameter(name):
     assert not failures, "\n".join(failures)
 
 
-WARMUP_DEFECT = (
-    "cyclr/compose.py (another helper's): the warmup ramp start + (first - start) * step / length overflows "
-    "to -inf for start_lr=1e308 (first - start times the step); (step / length) first keeps it finite"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=WARMUP_DEFECT)
 def test_every_hostile_value_in_warmup_and_join():
     inner = cyclr.CyclicLR(step_size_up=3)
     failures = []

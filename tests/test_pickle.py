@@ -65,3 +65,8 @@ def test_a_user_subclass_never_replaces_a_builtin_and_still_pickles() -> None:
 def test_from_dict_refuses_a_schedule_name_that_is_not_a_string(name: object) -> None:
     with pytest.raises(ValueError, match="unknown schedule"):
         cyclr.from_dict({"schedule": name})
+
+
+def test_a_pickled_spec_names_the_public_from_dict() -> None:
+    data = pickle.dumps(cyclr.CyclicLR(step_size_up=7), protocol=2)
+    assert b"from_dict" in data and b"cyclr._spec" not in data

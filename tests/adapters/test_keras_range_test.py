@@ -254,9 +254,12 @@ def test_find_lr_restores_when_fit_raises():
             if batch == 2:
                 raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt) as raised:
         cyclr.keras.find_lr(model, DATA, LABELS, batch_size=16, callbacks=[Interrupt()], shuffle=False)
     assert_bit_identical(state(model), before)
+    result = raised.value.result  # the points recorded before the interruption are kept
+    assert result.reason == "interrupted" and len(result.lrs) >= 2
+    assert any("exception's .result" in note for note in raised.value.__notes__)
 
 
 # -- a real sweep ------------------------------------------------------------------------------------------

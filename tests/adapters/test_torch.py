@@ -205,25 +205,42 @@ def test_scale_mode_is_the_modes_own_without_scale_fn_like_torch():
 
 
 class Decay:
-    """A callable-object scale_fn with state: torch saves its __dict__."""
+    """A callable-object scale_fn with state: torch saves its __dict__.
 
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
+    Its argument starts at ``first``: the cycle (1) in "cycle" mode, the step (0) in "iterations" mode,
+    so that it stays in [0, 1] as cyclr requires of a scale_fn.
+    """
+
+    def __init__(self, rate: float, first: int = 1) -> None:
+        self.rate, self.first = rate, first
 
     def __call__(self, x: int) -> float:
-        return 1.0 / (1.0 + self.rate * (x - 1))
+        return 1.0 / (1.0 + self.rate * (x - self.first))
 
 
 def halving(x: int) -> float:
     return 0.5 ** (x - 1)
 
 
+def halving_per_step(x: int) -> float:
+    return 0.5**x
+
+
 @pytest.mark.parametrize("scale_mode", ["cycle", "iterations"])
 def test_custom_scale_fn_matches_torch(scale_mode):
     kwargs = dict(base_lr=0.01, max_lr=0.1, step_size_up=5, step_size_down=9, scale_mode=scale_mode)
-    compare_with_torch({**kwargs, "scale_fn": Decay(0.3)}, groups=2, kind="sgd", steps=300)
-    compare_with_torch({**kwargs, "scale_fn": halving}, groups=1, kind="adam", steps=300)
-    compare_with_torch({**kwargs, "scale_fn": halving, "mode": "anything"}, groups=1, kind="sgd", steps=50)
+    first = 1 if scale_mode == "cycle" else 0
+    halves = halving if scale_mode == "cycle" else halving_per_step
+    compare_with_torch({**kwargs, "scale_fn": Decay(0.3, first)}, groups=2, kind="sgd", steps=300)
+    compare_with_torch({**kwargs, "scale_fn": halves}, groups=1, kind="adam", steps=300)
+    compare_with_torch({**kwargs, "scale_fn": halves, "mode": "anything"}, groups=1, kind="sgd", steps=50)
+
+
+def test_a_scale_fn_outside_0_1_is_refused_naming_the_step():
+    # torch takes scale_fn(0) = 2.0 and lets the lr pass max_lr; cyclr refuses (docs/limits.md).
+    optimizer = make_optimizer(1, "sgd")
+    with pytest.raises(ValueError, match="scale_fn"):
+        CyclicLR(optimizer, base_lr=0.01, max_lr=0.1, scale_fn=halving, scale_mode="iterations")
 
 
 # -- state_dict and resuming ------------------------------------------------------------------------------
