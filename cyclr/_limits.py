@@ -42,7 +42,7 @@ def exact_steps(spec: Spec, bits: int = 64) -> int:
     if isinstance(spec, Join):
         starts = (0, *spec.boundaries)
         ends = (*spec.boundaries, end)
-        for part, first, last in zip(spec.specs, starts, ends):
+        for part, first, last in zip(spec.specs, starts, ends, strict=True):
             limit = first + exact_steps(part, bits)
             if limit < last:
                 return min(limit, end)

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from typing import Any, Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -55,7 +56,8 @@ class Ops(NamedTuple):
     lookup: Callable[[Sequence[int], Sequence[int]], StepFunction] | None = None
     """Builds ``step_function`` for this namespace; None: a chain of ``where`` (``where_lookup``)."""
     select: Callable[[Sequence[Callable[[Any], Any]]], Switch] | None = None
-    """Builds ``switch`` for this namespace; None: every branch evaluated, then ``where`` (``where_select``)."""
+    """Builds ``switch`` for this namespace; None: every branch evaluated, then ``where``
+    (``where_select``)."""
 
     def step_function(self, boundaries: Sequence[int], values: Sequence[int]) -> StepFunction:
         """``step -> values[k]`` where ``boundaries[k-1] <= step < boundaries[k]``: a step function.
@@ -77,7 +79,7 @@ def where_lookup(xp: Ops, boundaries: Sequence[int], values: Sequence[int]) -> S
 
     def lookup(step: Any) -> Any:
         result: Any = values[0]
-        for boundary, value in zip(boundaries, values[1:]):
+        for boundary, value in zip(boundaries, values[1:], strict=True):
             result = where(step >= boundary, value, result)
         return result
 
@@ -189,7 +191,11 @@ def _np_select(branches: Sequence[Callable[[Any], Any]]) -> Switch:
             chosen = flat_operand[rows]
             value = np.asarray(branches[int(k)](chosen), dtype=np.float64)
             parts.append((rows, np.broadcast_to(value, np.broadcast_shapes(value.shape, chosen.shape))))
-        tail = np.broadcast_shapes(*(value.shape[1:] for _, value in parts)) if parts else operand.shape[len(lead):]
+        tail = (
+            np.broadcast_shapes(*(value.shape[1:] for _, value in parts))
+            if parts
+            else operand.shape[len(lead) :]
+        )
         result = np.empty((flat_index.size, *tail))
         for rows, value in parts:
             result[rows] = value

@@ -10,9 +10,9 @@ and hands it to numba.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
-from typing import Any, Callable, ClassVar, NamedTuple, Union
+from typing import Any, ClassVar, NamedTuple, Union
 
 import numpy as np
 
@@ -33,7 +33,7 @@ is one flat join, which has no limit on its pieces."""
 
 
 class CycleTable(NamedTuple):
-    """A periodic schedule over a range of steps, factored as ``start + (delta * shape[offset]) * scale[cycle]``.
+    """A periodic schedule over a range of steps: ``start + (delta * shape[offset]) * scale[cycle]``.
 
     ``shape`` holds one cycle (``period`` values); ``scale`` one factor per cycle the range touches,
     first one for the cycle holding the range's first step, whose offset in its cycle is ``first_offset``.
@@ -263,7 +263,7 @@ class Spec:
             if momentum_out is not None:
                 momentum_out[i] = momentum
         if _holds_code(self):  # a user's scale_fn: checked on the Python paths, not inside numba
-            for name, dst in zip(self.QUANTITIES, (lr_out, momentum_out)):
+            for name, dst in zip(self.QUANTITIES, (lr_out, momentum_out), strict=True):
                 if dst is not None and not np.all(np.isfinite(dst)):
                     step = start + int(np.argwhere(~np.isfinite(dst))[0][0])
                     self(step)  # the Python path names scale_fn, its argument and its value
@@ -279,7 +279,7 @@ class Spec:
             cyclr_numba.precompute_into(self, start, lr_out, momentum_out)
             return
         table = self._cycle_table(start, num_steps)
-        for quantity, dst in zip(self.QUANTITIES, (lr_out, momentum_out)):
+        for quantity, dst in zip(self.QUANTITIES, (lr_out, momentum_out), strict=True):
             if dst is None:
                 continue
             if table is not None:
@@ -297,7 +297,7 @@ class Spec:
             return np.empty(shape), (np.empty(shape) if self.has_momentum else None)
         if not isinstance(out, tuple) or len(out) != 2:
             raise TypeError(f"out must be a tuple (lr, momentum) of arrays, got {type(out).__name__}")
-        for name, array, wanted in zip(("out[0]", "out[1]"), out, (True, self.has_momentum)):
+        for name, array, wanted in zip(("out[0]", "out[1]"), out, (True, self.has_momentum), strict=True):
             if not wanted:
                 if array is not None:
                     raise ValueError(f"{name} must be None: this spec does not schedule momentum")
@@ -403,7 +403,7 @@ def _build(data: Mapping[str, Any], depth: int) -> Spec:
     unknown = sorted(set(params) - names)
     if unknown:
         raise ValueError(f"unknown parameters for {name}: {unknown}; expected some of {sorted(names)}")
-    arguments = {}
+    arguments: dict[str, Any] = {}
     for key, value in params.items():
         where, kind = f"{name}.{key}", cls._SPEC_FIELDS.get(key)
         if kind == "one":
@@ -428,7 +428,9 @@ def _kind(value: Any) -> str:
 def _spec_from(where: str, value: Any, depth: int) -> Spec:
     """The spec inside a composed spec's data, one level deeper."""
     if not (isinstance(value, Mapping) and "schedule" in value):
-        raise TypeError(f"{where} must be a spec's data (a mapping with a 'schedule' key), got {_kind(value)}")
+        raise TypeError(
+            f"{where} must be a spec's data (a mapping with a 'schedule' key), got {_kind(value)}"
+        )
     if depth >= MAX_DEPTH:
         raise ValueError(
             f"{where}: spec data nested more than {MAX_DEPTH} deep (Join and Warmup inside one another); "

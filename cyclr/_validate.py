@@ -11,7 +11,8 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,9 @@ INT64_MAX = 2**63 - 1
 def show(value: Any) -> str:
     """``repr(value)`` for an error message, kept short: a 400-digit integer is described, not printed."""
     if isinstance(value, numbers.Integral) and not _is_bool(value) and abs(int(value)) >= 10**20:
-        return f"an integer of {len(str(abs(int(value))))} digits (about 2**{abs(int(value)).bit_length() - 1})"
+        return (
+            f"an integer of {len(str(abs(int(value))))} digits (about 2**{abs(int(value)).bit_length() - 1})"
+        )
     try:
         text = repr(value)
     except Exception:  # a repr that fails (a huge Fraction's repr may exceed Python's digit limit)
@@ -89,7 +92,9 @@ def check_real(
     try:
         result = float(value)
     except (OverflowError, ValueError):  # 10**400, Fraction(10**400): beyond the largest float
-        raise ValueError(f"{name} must be finite, got {show(value)} (beyond the largest float, 1.8e308)") from None
+        raise ValueError(
+            f"{name} must be finite, got {show(value)} (beyond the largest float, 1.8e308)"
+        ) from None
     if not math.isfinite(result):
         raise ValueError(f"{name} must be finite, got {show(value)}")
     if minimum is not None and result < minimum:
@@ -114,7 +119,7 @@ def check_real_or_groups(name: str, value: Any, **bounds: float) -> Groupable:
     return check_real(name, value, **bounds)
 
 
-def check_same_groups(**values: Groupable) -> int | None:
+def check_same_groups(**values: Any) -> int | None:
     """The number of parameter groups the sequences agree on; None when every value is a scalar."""
     lengths = {name: len(v) for name, v in values.items() if isinstance(v, tuple)}
     if len(set(lengths.values())) > 1:
@@ -158,9 +163,7 @@ def check_steps(value: Any, name: str = "step") -> int | np.ndarray:
     float64 result). Refused: bools and floats (TypeError, also inside arrays and lists), negative
     steps and array elements beyond int64 (ValueError).
     """
-    if type(value) is int or (
-        isinstance(value, (numbers.Integral, np.integer)) and not _is_bool(value)
-    ):
+    if type(value) is int or (isinstance(value, (numbers.Integral, np.integer)) and not _is_bool(value)):
         value = int(value)
         if value < 0:
             raise ValueError(f"{name} must be >= 0, got {show(value)}")
@@ -171,9 +174,13 @@ def check_steps(value: Any, name: str = "step") -> int | np.ndarray:
     try:
         array = np.asarray(value)
     except (ValueError, OverflowError) as error:  # a ragged list
-        raise TypeError(f"{name} must be an integer or an array of integers, got {show(value)} ({error})") from None
+        raise TypeError(
+            f"{name} must be an integer or an array of integers, got {show(value)} ({error})"
+        ) from None
     if from_sequence and array.dtype.kind in "iu" and _holds_bool(value):  # numpy turns [True, 2] into [1, 2]
-        raise TypeError(f"{name} must be an integer or an array of integers, got {show(value)} (a bool inside)")
+        raise TypeError(
+            f"{name} must be an integer or an array of integers, got {show(value)} (a bool inside)"
+        )
     if from_sequence and array.size == 0:
         return np.zeros(array.shape, dtype=np.int64)
     if from_sequence and array.dtype == object and _all_integers(array):

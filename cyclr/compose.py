@@ -13,9 +13,10 @@ Specs nest at most ``MAX_DEPTH`` (64) levels deep, checked when they are built.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar, Sequence, Tuple, Union
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -71,8 +72,8 @@ class _Ramp:
         return ramp
 
 
-Leaf = Union[Spec, _Ramp]
-Segments = Tuple[Tuple[int, Leaf], ...]
+Leaf = Spec | _Ramp
+Segments = tuple[tuple[int, Leaf], ...]
 
 
 def _segments_of(spec: Spec) -> Segments:
@@ -87,12 +88,15 @@ def _concatenate(parts: Sequence[tuple[int, Segments]]) -> Segments:
     result: list[tuple[int, Leaf]] = []
     for k, (offset, segments) in enumerate(parts):
         end = parts[k + 1][0] if k + 1 < len(parts) else None
-        result.extend((offset + start, leaf) for start, leaf in segments if end is None or offset + start < end)
+        result.extend(
+            (offset + start, leaf) for start, leaf in segments if end is None or offset + start < end
+        )
     return tuple(result)
 
 
 def _piecewise(segments: Segments, xp: Ops, quantity: str) -> Formula | None:
-    """``step -> leaf_k(step - start_k)`` for the segment ``k`` holding ``step``, over the namespace ``xp``."""
+    """``step -> leaf_k(step - start_k)`` for the segment ``k`` holding ``step``, over the namespace
+    ``xp``."""
     starts = [start for start, _ in segments]
     distinct: dict[Any, int] = {}
     leaves: list[Leaf] = []
@@ -117,10 +121,10 @@ def _piecewise(segments: Segments, xp: Ops, quantity: str) -> Formula | None:
     if len(leaves) == 1:
         only = xp.jit(formulas[0])  # type: ignore[arg-type]
 
-        def value(step: Any) -> Any:
+        def shifted(step: Any) -> Any:
             return only(step - offset(step))
 
-        return value
+        return shifted
     leaf_of = xp.step_function(starts[1:], which)
     switch = xp.switch([xp.jit(formula) for formula in formulas])  # type: ignore[arg-type]
 
@@ -143,8 +147,8 @@ class Warmup(Spec):
 
     Raises:
         TypeError: ``spec`` is not a cyclr spec; ``warmup_steps`` is not an integer.
-        ValueError: ``warmup_steps < 1`` or ``>= 2**63``; ``start_lr`` NaN/inf/negative, or a sequence whose length
-            differs from the spec's parameter groups (a float applies to every group).
+        ValueError: ``warmup_steps < 1`` or ``>= 2**63``; ``start_lr`` NaN/inf/negative, or a sequence
+            whose length differs from the spec's parameter groups (a float applies to every group).
 
     Examples:
         >>> import cyclr
@@ -166,12 +170,15 @@ class Warmup(Spec):
         object.__setattr__(self, "_depth", _check_depth("Warmup", [spec]))
         steps = check_int("warmup_steps", self.warmup_steps, minimum=1)
         if steps > INT64_MAX:
-            raise ValueError(f"warmup_steps must be < 2**63 (int64, the steps of the numpy and numba paths), got {steps}")
+            raise ValueError(
+                f"warmup_steps must be < 2**63 (int64, the steps of the numpy and numba paths), got {steps}"
+            )
         object.__setattr__(self, "warmup_steps", steps)
         start_lr = check_real_or_groups("start_lr", self.start_lr, minimum=0.0)
         if isinstance(start_lr, tuple) and len(start_lr) != (spec.groups or 0):
             raise ValueError(
-                f"start_lr has {len(start_lr)} values, but the spec has {spec.groups or 'no'} parameter groups"
+                f"start_lr has {len(start_lr)} values, but the spec has {spec.groups or 'no'} "
+                f"parameter groups"
             )
         object.__setattr__(self, "start_lr", start_lr)
         object.__setattr__(self, "_groups", spec.groups)
@@ -206,7 +213,8 @@ class Join(Spec):
 
     Examples:
         >>> import cyclr
-        >>> spec = Join([cyclr.CosineAnnealingLR(0.1, T_max=10), cyclr.CosineAnnealingLR(0.01, T_max=10)], [10])
+        >>> first, then = cyclr.CosineAnnealingLR(0.1, T_max=10), cyclr.CosineAnnealingLR(0.01, T_max=10)
+        >>> spec = Join([first, then], [10])
         >>> spec.lr_at([0, 9, 10, 11]).round(4).tolist()
         [0.1, 0.0024, 0.01, 0.0098]
     """
@@ -229,7 +237,9 @@ class Join(Spec):
             given = list(given)  # numpy integers are integers, as everywhere else (floats and bools are not)
         if isinstance(given, (str, bytes)) or not isinstance(given, Sequence):
             raise TypeError(f"boundaries must be a sequence of integers, got {self.boundaries!r}")
-        boundaries = tuple(check_int(f"boundaries[{i}]", boundary, minimum=1) for i, boundary in enumerate(given))
+        boundaries = tuple(
+            check_int(f"boundaries[{i}]", boundary, minimum=1) for i, boundary in enumerate(given)
+        )
         if len(boundaries) != len(specs) - 1:
             raise ValueError(
                 f"boundaries must have one value fewer than specs: {len(specs)} specs need "
@@ -256,7 +266,9 @@ class Join(Spec):
     @cached_property
     def _segments(self) -> Segments:
         starts = (0, *self.boundaries)
-        return _concatenate([(start, _segments_of(spec)) for start, spec in zip(starts, self.specs)])
+        return _concatenate(
+            [(start, _segments_of(spec)) for start, spec in zip(starts, self.specs, strict=True)]
+        )
 
     def _formula(self, xp: Ops, quantity: str) -> Formula | None:
         return _piecewise(self._segments, xp, quantity)
@@ -279,8 +291,9 @@ def join(specs: Sequence[Spec], boundaries: Sequence[int]) -> Join:
 
     Examples:
         >>> import cyclr
-        >>> spec = cyclr.join([cyclr.CyclicLR(step_size_up=5), cyclr.CyclicLR(mode="triangular2", step_size_up=5)], [20])
-        >>> spec.lr_at(20) == cyclr.CyclicLR(mode="triangular2", step_size_up=5).lr_at(0)
+        >>> halving = cyclr.CyclicLR(mode="triangular2", step_size_up=5)
+        >>> spec = cyclr.join([cyclr.CyclicLR(step_size_up=5), halving], [20])
+        >>> spec.lr_at(20) == halving.lr_at(0)
         True
     """
     return Join(specs, boundaries)

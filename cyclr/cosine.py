@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from ._ops import PYTHON, Ops
 from ._spec import Formula, Spec
@@ -66,7 +67,7 @@ def warm_restarts_position(xp: Ops, *, T_0: int, T_mult: int) -> Formula:
 
 
 def warm_restarts_formula(xp: Ops, *, T_0: int, T_mult: int, start: Any, delta: Any) -> Formula:
-    r"""``step -> start + delta * (1 + cos(pi * T_cur / T_i)) / 2``, restarting after ``T_0, T_0*T_mult, ...``.
+    r"""``step -> start + delta * (1 + cos(pi * T_cur / T_i)) / 2``, restarting after ``T_0, T_0*T_mult``...
 
     ``T_cur`` and ``T_i = T_0 * T_mult**i`` come from ``warm_restarts_position``; ``T_i`` is formed as a
     float (it may pass the integer range where ``T_cur`` does not). For the learning rate,
@@ -238,7 +239,13 @@ class CosineAnnealingLR(Spec):
         base_lr = check_real_or_groups("base_lr", self.base_lr, minimum=0.0)
         object.__setattr__(self, "base_lr", base_lr)
         # The cosine repeats every 2 * T_max steps, reduced with integers: 2 * T_max must fit in int64.
-        T_max = check_int("T_max", self.T_max, minimum=1, maximum=2**62 - 1, why=" (2 * T_max, the period, is held in int64)")
+        T_max = check_int(
+            "T_max",
+            self.T_max,
+            minimum=1,
+            maximum=2**62 - 1,
+            why=" (2 * T_max, the period, is held in int64)",
+        )
         object.__setattr__(self, "T_max", T_max)
         object.__setattr__(self, "eta_min", check_real("eta_min", self.eta_min, minimum=0.0))
         check_amplitude(base_lr, self.eta_min)

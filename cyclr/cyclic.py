@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -93,15 +94,17 @@ def cyclic_formula(
         elif exponential:
             scale = power(gamma, step)
         elif by_cycle:
-            scale = apply(scale_fn, cycle + 1)
+            scale = apply(scale_fn, cycle + 1)  # type: ignore[arg-type]  # set in this branch
         else:
-            scale = apply(scale_fn, step)
+            scale = apply(scale_fn, step)  # type: ignore[arg-type]
         return start + (delta * shape) * scale
 
     return value
 
 
-def checked_scale_fn(scale_fn: Callable[[int], float], scale_mode: str, period: int) -> Callable[[int], float]:
+def checked_scale_fn(
+    scale_fn: Callable[[int], float], scale_mode: str, period: int
+) -> Callable[[int], float]:
     """``scale_fn`` whose every value is checked: a finite real number in [0, 1], returned as a float.
 
     A scale in [0, 1] keeps the lr between ``base_lr`` and ``max_lr`` (and the momentum between its
@@ -112,7 +115,9 @@ def checked_scale_fn(scale_fn: Callable[[int], float], scale_mode: str, period: 
     def checked(x: int) -> float:
         value = scale_fn(x)
         number = None
-        if isinstance(value, (numbers.Real, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
+        if isinstance(value, (numbers.Real, np.integer, np.floating)) and not isinstance(
+            value, (bool, np.bool_)
+        ):
             try:
                 number = float(value)
             except (OverflowError, ValueError):

@@ -28,7 +28,8 @@ import math
 import platform
 import textwrap
 import threading
-from typing import Any, Callable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numba
 import numpy as np
@@ -116,7 +117,7 @@ def _select(branches: Sequence[Any]) -> Any:
         f = families[key]
         family_of.append(f)
         member.append(len(tables[f][0]) if tables[f] else 0)
-        for column, value in zip(tables[f], [] if lifted is None else lifted[2]):
+        for column, value in zip(tables[f], [] if lifted is None else lifted[2], strict=False):
             column.append(value)
     namespace: dict[str, Any] = {
         "family_of": np.array(family_of, dtype=np.int64),
@@ -156,9 +157,12 @@ def _lift(branch: Any) -> tuple[Any, Any, list[Any]] | None:
     closure = getattr(function, "__closure__", None)
     if not closure:
         return None
+    assert function is not None  # a closure belongs to a function
     names = function.__code__.co_freevars
-    numbers, statics, key = [], [], [function.__code__]
-    for name, cell in zip(names, closure):
+    numbers: list[tuple[str, Any]] = []
+    statics: list[Any] = []
+    key: list[Any] = [function.__code__]
+    for name, cell in zip(names, closure, strict=True):
         value = cell.cell_contents
         if type(value) is float or (type(value) is int and -(2**63) <= value < 2**63):
             numbers.append((name, value))
@@ -183,7 +187,8 @@ _KERNELS: dict[Any, Any] = {}
 
 
 def _kernel(family: Any, function: Any, parameters: tuple[str, ...], statics: tuple[Any, ...]) -> Any:
-    """``function`` rewritten with ``parameters`` as arguments (from its source), jitted; cached per family."""
+    """``function`` rewritten with ``parameters`` as arguments (from its source), jitted; cached per
+    family."""
     if family in _KERNELS:
         return _KERNELS[family]
     try:
@@ -199,7 +204,10 @@ def _kernel(family: Any, function: Any, parameters: tuple[str, ...], statics: tu
         make = ast.FunctionDef(
             name="_make",
             args=ast.arguments(
-                posonlyargs=[], args=[ast.arg(arg=name) for name, _ in statics], kwonlyargs=[], kw_defaults=[],
+                posonlyargs=[],
+                args=[ast.arg(arg=name) for name, _ in statics],
+                kwonlyargs=[],
+                kw_defaults=[],
                 defaults=[],
             ),
             body=[definition, ast.Return(value=ast.Name(id=definition.name, ctx=ast.Load()))],
@@ -240,7 +248,7 @@ def _as_step(step: Any) -> Any:
 def _as_step_overload(step: Any) -> Any:
     if isinstance(step, types.Boolean) or not isinstance(step, types.Integer):
         raise TypingError(f"cyclr: step must be an integer, got {step}")
-    if step.signed:
+    if step.signed:  # type: ignore[attr-defined]  # numba's Integer type, untyped
 
         def signed(step: Any) -> Any:
             if step < 0:
@@ -248,7 +256,7 @@ def _as_step_overload(step: Any) -> Any:
             return np.int64(step)
 
         return signed
-    if step.bitwidth < 64:
+    if step.bitwidth < 64:  # type: ignore[attr-defined]
 
         def small(step: Any) -> Any:
             return np.int64(step)
@@ -394,7 +402,9 @@ def _nontemporal_intrinsics() -> tuple[Any, Any]:
 
         def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
             fence_type = ir.FunctionType(ir.VoidType(), [])
-            builder.call(cgutils.get_or_insert_function(builder.module, fence_type, "llvm.x86.sse.sfence"), [])
+            builder.call(
+                cgutils.get_or_insert_function(builder.module, fence_type, "llvm.x86.sse.sfence"), []
+            )
             return context.get_dummy_value()
 
         return signature, codegen
@@ -479,7 +489,7 @@ def precompute_into(spec: Spec, start: int, lr_out: np.ndarray, momentum_out: np
     _require_jitted(spec)
     num_steps = lr_out.shape[0]
     table = spec._cycle_table(start, num_steps)
-    for quantity, dst in zip(spec.QUANTITIES, (lr_out, momentum_out)):
+    for quantity, dst in zip(spec.QUANTITIES, (lr_out, momentum_out), strict=True):
         if dst is None or num_steps == 0:
             continue
         if table is None:

@@ -60,7 +60,7 @@ def _position_state(name: str, value: Any, *, positive: bool) -> int | float:
         raise TypeError(f"{name} must be {rule}, got {value!r} ({type(value).__name__})")
     if not math.isfinite(value) or (value <= 0 if positive else value < 0):
         raise ValueError(f"{name} must be {rule}, got {value!r}")
-    return value
+    return value if isinstance(value, int) else float(value)
 
 
 class CosineAnnealingWarmRestarts(Scheduler):
@@ -273,6 +273,8 @@ class CosineAnnealingWarmRestarts(Scheduler):
             eta_min=_plain(state.get("eta_min", self.eta_min)),
         )
         step = check_int("last_epoch", state["last_epoch"], minimum=-1)
+        T_cur: int | float
+        T_i: int | float
         T_cur, T_i = spec.position(max(step, 0))
         if "T_cur" in state:
             T_cur = _position_state("T_cur", state["T_cur"], positive=False) if step >= 0 else state["T_cur"]
