@@ -25,9 +25,13 @@ INT64_MAX = 2**63 - 1
 def show(value: Any) -> str:
     """``repr(value)`` for an error message, kept short: a 400-digit integer is described, not printed."""
     if isinstance(value, numbers.Integral) and not _is_bool(value) and abs(int(value)) >= 10**20:
-        return (
-            f"an integer of {len(str(abs(int(value))))} digits (about 2**{abs(int(value)).bit_length() - 1})"
-        )
+        magnitude = abs(int(value))
+        bits = magnitude.bit_length() - 1
+        # str() of an int past 4,300 digits raises (Python's limit): count the digits without it
+        digits = int(bits * 0.30102999566398120) + 1
+        digits += magnitude >= 10**digits
+        sign = "-" if int(value) < 0 else ""
+        return f"an integer of {digits} digits (about {sign}2**{bits})"
     try:
         text = repr(value)
     except Exception:  # a repr that fails (a huge Fraction's repr may exceed Python's digit limit)

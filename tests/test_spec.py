@@ -236,3 +236,8 @@ def test_python_ints_past_int64_are_exact_on_the_scalar_path():
     for step in (2**63, 2**64 + 3, 2**100 + 5, np.uint64(2**64 - 1)):
         assert SPEC.lr_at(step) == SPEC.lr_at(int(step) % period)
         assert SPEC(step) == SPEC(int(step) % period)
+
+
+def test_an_integer_past_pythons_4300_digit_limit_is_described_not_printed():
+    with pytest.raises(ValueError, match=r"base_lr must be finite, got an integer of 5001 digits \(about 2\*\*16609\)"):
+        cyclr.CosineAnnealingLR(base_lr=10**5000, T_max=10)

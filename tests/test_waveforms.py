@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import cyclic_kwargs
 
@@ -42,13 +42,26 @@ def test_hann_and_welch_are_their_windows(up, down):
 
 
 @given(cyclic_kwargs(), st.sampled_from(["cosine", "welch"]))
+@example(  # base_lr and max_lr 1 ulp apart: the fraction of the range is all rounding
+    dict(base_lr=1.0000000000000002e-06, max_lr=1e-06, step_size_up=1, mode="triangular2",
+         base_momentum=0.5, max_momentum=0.0),
+    "cosine",
+)
 def test_scale_modes_and_momentum_apply_to_every_waveform(kwargs, waveform):
     spec = CyclicLR(**{**kwargs, "waveform": waveform, "cycle_momentum": True})
     triangle = CyclicLR(**{**kwargs, "waveform": "triangular", "cycle_momentum": True})
     peaks = np.arange(5) * spec.period + spec.step_size_up
     np.testing.assert_allclose(spec.lr_at(peaks), triangle.lr_at(peaks), rtol=1e-14)  # same scale per cycle
     lr, momentum = spec(np.arange(2 * spec.period))
-    fraction_lr = (lr - spec.base_lr) / (spec.max_lr - spec.base_lr) if spec.max_lr != spec.base_lr else None
-    if fraction_lr is not None and spec.max_momentum != spec.base_momentum:
+
+    def resolved(low: float, high: float) -> bool:
+        # The fractions below divide by high - low: an error of 1 ulp of the bounds becomes ulp / (high -
+        # low) of the fraction, which stays under atol=1e-9 only when the range is >= 1e-6 of the bounds.
+        return high != low and abs(high - low) >= 1e-6 * max(abs(high), abs(low))
+
+    fraction_lr = None
+    if resolved(spec.base_lr, spec.max_lr):
+        fraction_lr = (lr - spec.base_lr) / (spec.max_lr - spec.base_lr)
+    if fraction_lr is not None and resolved(spec.base_momentum, spec.max_momentum):
         fraction_momentum = (spec.max_momentum - momentum) / (spec.max_momentum - spec.base_momentum)
         np.testing.assert_allclose(fraction_lr, fraction_momentum, atol=1e-9)

@@ -312,7 +312,7 @@ def test_callable_object_scale_fn_keeps_its_state_like_torch():
         warnings.simplefilter("ignore")
         run(ours, 10), run(theirs, 10)
     state, their_state = ours.state_dict(), theirs.state_dict()
-    assert state["_scale_fn_custom"] == their_state["_scale_fn_custom"] == {"rate": 0.5}
+    assert state["_scale_fn_custom"] == their_state["_scale_fn_custom"] == {"rate": 0.5, "first": 1}
 
     restored = restored_from(ours, lambda: CyclicLR(make_optimizer(), scale_fn=Decay(9.0), **kwargs))
     assert restored.spec.scale_fn.rate == 0.5

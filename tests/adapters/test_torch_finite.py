@@ -97,8 +97,8 @@ def test_the_cyclic_drop_in_refuses_a_scale_fn_that_overflows():
         return math.inf if cycle >= 3 else 1.0
 
     scheduler = ct.CyclicLR(make_optimizer(2), base_lr=0.01, max_lr=0.1, step_size_up=2, scale_fn=scale)
-    # Cycle 3 starts at step 8, at the base: the shape is 0 there, and 0 * inf is nan.
-    with pytest.raises(ValueError, match=re.escape("the schedule gave lr=nan at step 8")):
+    # Cycle 3 starts at step 8: the core refuses scale_fn's value there, naming it and the steps.
+    with pytest.raises(ValueError, match=re.escape("scale_fn(3) returned inf (cycle 3, steps 8 to 11)")):
         for _ in range(8):
             scheduler.optimizer.step()
             scheduler.step()
