@@ -28,7 +28,7 @@ import math
 import platform
 import textwrap
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numba
@@ -415,7 +415,23 @@ def _nontemporal_intrinsics() -> tuple[Any, Any]:
 _stream_store, _store_fence = _nontemporal_intrinsics()
 
 
-@njit(parallel=True, cache=True)
+def _cached(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``njit(cache=True, **options)``, or without the cache where numba finds no folder to keep it in.
+
+    From a read-only install with no writable ``~/.cache`` (nor ``NUMBA_CACHE_DIR``) numba refuses
+    ``cache=True`` at decoration ("no locator available"); the kernel then compiles in each process.
+    """
+
+    def decorate(function: Callable[..., Any]) -> Any:
+        try:
+            return njit(cache=True, **options)(function)
+        except RuntimeError:
+            return njit(**options)(function)
+
+    return decorate
+
+
+@_cached(parallel=True)
 def _fill_from_table(
     out: np.ndarray,
     groups: int,

@@ -177,15 +177,7 @@ print("ok")
 """
 
 
-NO_CACHE_FOLDER = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="cyclr/numba.py's @njit(parallel=True, cache=True) kernel raises RuntimeError ('cannot cache function"
-    " _fill_from_table: no locator available') at import when no folder is writable: it must fall back to cache=False",
-)
-
-
-@pytest.mark.parametrize("home", ["writable", pytest.param("read-only", marks=NO_CACHE_FOLDER)])
+@pytest.mark.parametrize("home", ["writable", "read-only"])
 def test_numba_kernels_compile_from_a_read_only_site_packages(installed, home, tmp_path):
     """``cache=True`` kernels next to read-only sources: numba caches elsewhere or not at all, never fails.
 

@@ -27,7 +27,7 @@ def real(name: str, value: Any, **bounds: float) -> float:
         >>> real("end_lr", 10**400)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: end_lr must be finite, got an integer of 401 digits (about 2**1328) (beyond the largest float, 1.8e308)
+        ValueError: end_lr must be finite, got an integer of 401 digits (about 2**1328) (beyond the ...
     """
     try:
         return check_real(name, value, **bounds)
