@@ -14,9 +14,10 @@ value. docs/limits.md lists each limit.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._spec import Spec
+if TYPE_CHECKING:  # the spec classes are imported where they are used: no import circle with _spec
+    from ._spec import Spec
 
 
 def exact_steps(spec: Spec, bits: int = 64) -> int:

@@ -10,6 +10,7 @@ and hands it to numba.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import Any, ClassVar, NamedTuple, Union
@@ -26,6 +27,10 @@ Formula = Callable[[Any], Any]
 
 _REGISTRY: dict[str, type[Spec]] = {}
 BACKENDS = ("numpy", "numba")
+# The compiled backends, by the module that implements them, imported on first use. The dependency
+# runs one way: cyclr.numba builds on this module (it compiles specs' formulas); this module names the
+# backend and never imports it, so there is no import circle and numba loads only when asked for.
+_BACKEND_MODULES = {"numba": "cyclr.numba"}
 MAX_DEPTH = 64
 """The deepest a spec may nest (a Join or Warmup inside another, 64 levels): far beyond any real schedule,
 and far within Python's recursion limit for to_dict, from_dict, ==, hash, repr and pickle. A long schedule
@@ -273,10 +278,9 @@ class Spec:
     def _fill(self, backend: str, start: int, lr_out: np.ndarray, momentum_out: np.ndarray | None) -> None:
         """Fill ``lr_out`` (and ``momentum_out``) with the steps from ``start`` on, on ``backend``."""
         num_steps = len(lr_out)
-        if backend == "numba":
-            from . import numba as cyclr_numba
-
-            cyclr_numba.precompute_into(self, start, lr_out, momentum_out)
+        if backend in _BACKEND_MODULES:
+            module = importlib.import_module(_BACKEND_MODULES[backend])
+            module.precompute_into(self, start, lr_out, momentum_out)
             return
         table = self._cycle_table(start, num_steps)
         for quantity, dst in zip(self.QUANTITIES, (lr_out, momentum_out), strict=True):

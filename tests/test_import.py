@@ -61,3 +61,44 @@ def test_import_cyclr_keras_without_a_usable_backend_says_which_extra_to_add(bac
     assert done.stdout.startswith("ImportError: cyclr.keras"), done.stdout
     assert advice in done.stdout, done.stdout
     assert len(done.stdout.strip().splitlines()) == 1, done.stdout
+
+
+def _imports_of(path) -> set[str]:
+    """The cyclr modules a file imports, at any depth in it (module level or inside a function)."""
+    import ast
+
+    package = "cyclr." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+    package = package.removesuffix(".__init__")
+    base = package if path.name == "__init__.py" else package.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                parent = base.rsplit(".", node.level - 1)[0] if node.level > 1 else base
+                module = f"{parent}.{node.module}" if node.module else parent
+                names = [f"{module}.{alias.name}" for alias in node.names]
+                found.update(name for name in [module, *names] if name.startswith("cyclr"))
+            elif node.module and node.module.startswith("cyclr"):
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("cyclr"))
+    return found
+
+
+PACKAGE = __import__("pathlib").Path(__file__).resolve().parent.parent / "cyclr"
+
+
+def test_the_spec_base_never_imports_the_numba_path():
+    """cyclr.numba builds on cyclr._spec; the spec names its compiled backend, it does not import it."""
+    graph = {}
+    for path in PACKAGE.rglob("*.py"):
+        name = ("cyclr." + ".".join(path.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
+        graph[name] = _imports_of(path)
+    assert "cyclr._spec" in graph["cyclr.numba"]
+    reachable, todo = set(), ["cyclr._spec"]
+    while todo:
+        for name in graph.get(todo.pop(), ()):
+            if name in graph and name not in reachable:
+                reachable.add(name)
+                todo.append(name)
+    assert "cyclr.numba" not in reachable
