@@ -233,6 +233,12 @@ class CyclicLR(Spec):
         normalize("gamma", gamma)
         if self.scale_fn is not None and not callable(self.scale_fn):
             raise TypeError(f"scale_fn must be callable or None, got {show(self.scale_fn)}")
+        if isinstance(self.scale_fn, Spec):  # callable, but it returns (lr, momentum), not a scale
+            raise TypeError(
+                f"scale_fn must be a function x -> scale in [0, 1], got a {type(self.scale_fn).__name__} "
+                f"spec (a spec maps a step to (lr, momentum)); to follow one schedule by another, use "
+                f"cyclr.join"
+            )
         if self.scale_mode is not None:
             normalize("scale_mode", check_choice("scale_mode", self.scale_mode, SCALE_MODES))
         if self.scale_fn is None:

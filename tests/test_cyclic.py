@@ -525,3 +525,8 @@ def test_a_decimal_is_not_a_real_number():
         CyclicLR(base_lr=Decimal("0.1"))
     with pytest.raises(TypeError, match=r"gamma must be a real number, got Decimal\('1E\+400'\)"):
         CyclicLR(gamma=Decimal("1e400"))
+
+
+def test_a_spec_is_not_a_scale_fn():
+    with pytest.raises(TypeError, match="scale_fn must be a function x -> scale in \\[0, 1\\], got a CyclicLR spec"):
+        CyclicLR(scale_fn=CyclicLR())
