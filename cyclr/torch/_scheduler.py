@@ -121,7 +121,7 @@ class Scheduler(LRScheduler):
             self._materialize()
         self._pending: tuple[Any, list[Tensor], bool] | None = None
         self._plan: _Plan | None = None
-        self._tblock: Tensor | None = None
+        self._tblock: np.ndarray | None = None
         self._block_arrays: tuple[Any, Any] | None = None
         self._constructing = False  # True during the step that torch's __init__ takes
         spec = self._spec
@@ -260,7 +260,21 @@ class Scheduler(LRScheduler):
             momentum = None if block[1] is None else block[1][offset]  # type: ignore[index]
             plan = self._plan
             if plan is not None:
-                if (
+                one = plan.one
+                if one is not None and len(groups) == 1 and (group := groups[0])["lr"] is one:
+                    # one group, one tensor (its lr); a momentum, if any, is a float: the common case
+                    per_group = self._groups is not None
+                    if plan.mode:
+                        current = group["momentum"]
+                        if type(current) is float or not isinstance(current, Tensor):
+                            group["momentum"] = momentum[0] if per_group else momentum
+                            one.fill_(lr[0] if per_group else lr)
+                            return (lr, plan.lrs, per_group)  # type: ignore[return-value]
+                    else:
+                        one.fill_(lr[0] if per_group else lr)
+                        return (lr, plan.lrs, per_group)  # type: ignore[return-value]
+                    self._plan = None  # a tensor momentum now: planned again at the next step
+                elif (
                     plan.groups is groups
                     and len(groups) == plan.count
                     and all(map(operator.is_, map(_LR, groups), plan.lrs))
@@ -349,7 +363,7 @@ class Scheduler(LRScheduler):
             tblock = self._tblock
             if tblock is None:
                 tblock = self._tblock = plan.block(self._block_arrays)
-            plan.stage.copy_(tblock.select(0, offset))
+            plan.stage[:] = tblock[offset]  # numpy into the staging row the sources view (a copy, exact)
             torch._foreach_copy_(plan.targets, plan.sources)
         return (lr, plan.lrs, per_group)
 
@@ -523,6 +537,7 @@ class _Plan:
 
     __slots__ = (
         "groups",
+        "one",
         "count",
         "lrs",
         "momenta",
@@ -550,8 +565,11 @@ class _Plan:
         self.mode = 0 if key is None or momenta is not None else (1 if key == "momentum" else 2)
         self.targets = lrs + (momenta or [])
         self.single = len(self.targets) == 1
-        self.stage = torch.empty(len(self.targets), dtype=torch.float64)
-        self.sources = list(self.stage.unbind(0))
+        # the one-group fast path of ``_apply``: the group's lr tensor, a momentum absent or "momentum"
+        self.one = lrs[0] if self.single and self.mode in (0, 1) else None
+        staging = torch.empty(len(self.targets), dtype=torch.float64)
+        self.stage = staging.numpy()  # the same memory: numpy writes a row into it faster than torch
+        self.sources = list(staging.unbind(0))
         count = len(lrs)
         # (quantity, group) of each target: quantity 0 is lr, 1 momentum; group None for a spec without
         # groups (one column for every group).
@@ -559,10 +577,10 @@ class _Plan:
             (q, g if per_group else None) for q in range(1 + (momenta is not None)) for g in range(count)
         ]
 
-    def block(self, arrays: Any) -> Tensor:
+    def block(self, arrays: Any) -> np.ndarray:
         """The float64 block, one column per target, from the block's numpy arrays (exact: float64)."""
         columns = [arrays[q] if g is None else arrays[q][:, g] for q, g in self.columns]
-        return torch.from_numpy(np.ascontiguousarray(np.stack(columns, axis=1), dtype=np.float64))
+        return np.ascontiguousarray(np.stack(columns, axis=1), dtype=np.float64)
 
 
 _NO_PLAN = _Plan([], [], None, False)  # groups that do not fit: ``_apply`` fills tensors one by one
