@@ -59,7 +59,9 @@ def momentum_of(group, kind):
 
 def bits(value, dtype):
     """The bits ``fill_`` leaves in a tensor of ``dtype`` filled with ``value``."""
-    return torch.tensor(float(value), dtype=dtype).view(torch.int64 if dtype == torch.float64 else torch.int32)
+    return torch.tensor(float(value), dtype=dtype).view(
+        torch.int64 if dtype == torch.float64 else torch.int32
+    )
 
 
 def assert_same_bits(tensor, value):
