@@ -3,10 +3,14 @@
 ``cyclr.torch.CyclicLR``, ``OneCycleLR``, ``CosineAnnealingWarmRestarts`` and ``CosineAnnealingLR`` against
 ``torch.optim.lr_scheduler``'s: both drive an SGD-with-momentum (or Adam) optimizer with the same
 arguments, timed in the same run; ``step()`` alone, since ``optimizer.step()`` costs the same under either.
+The tensor-lr rows (each group its own ``lr=torch.tensor(0.1)``) are medians of interleaved rounds, with
+the run-to-run noise of each side in the row.
 """
 
 from __future__ import annotations
 
+import statistics
+import timeit
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -23,11 +27,14 @@ def _halving(cycle: int) -> float:
 def _optimizer(groups: int, kind: str = "sgd", tensor_lr: bool = False) -> Any:
     import torch
 
-    params = [{"params": [torch.nn.Parameter(torch.zeros(1))]} for _ in range(groups)]
-    lr = torch.tensor(0.1) if tensor_lr else 0.1
+    # each group its own lr tensor (an optimizer's default tensor lr would be one tensor shared by all)
+    params = [
+        {"params": [torch.nn.Parameter(torch.zeros(1))], "lr": torch.tensor(0.1) if tensor_lr else 0.1}
+        for _ in range(groups)
+    ]
     if kind == "adam":
-        return torch.optim.Adam(params, lr=lr)
-    return torch.optim.SGD(params, lr=lr, momentum=0.9)
+        return torch.optim.Adam(params, lr=0.1)
+    return torch.optim.SGD(params, lr=0.1, momentum=0.9)
 
 
 def _step_time(make: Callable[[Any], Any], groups: int, kind: str, tensor_lr: bool) -> float:
@@ -49,7 +56,6 @@ def rows() -> list[Row]:
         ("10 groups", 10, "sgd", False, {}, GOAL),
         ("10 groups, per-group lists", 10, "sgd", False, per_group, GOAL),
         ("1 group, Adam (beta1)", 1, "adam", False, {}, ""),
-        ("1 group, tensor lr", 1, "sgd", True, {}, ""),
         ("1 group, custom scale_fn (called every step)", 1, "sgd", False, {"scale_fn": _halving}, ""),
     ]
     result = []
@@ -63,7 +69,69 @@ def rows() -> list[Row]:
             )
             result.append(Row(f"CyclicLR.step(), {what}", ours, "torch CyclicLR.step()", peer, goal))
         result += _family_rows()
+        result += _tensor_rows()
     return result
+
+
+ROUNDS = 41  # interleaved rounds per tensor-lr row; the median decides, the spread is the noise shown
+PER_ROUND = 2000  # step() calls per round
+
+
+def _tensor_rows() -> list[Row]:
+    """Tensor lrs, one per group, 1 and 10 groups: CyclicLR, OneCycleLR and the generic Scheduler against
+    torch's CyclicLR/OneCycleLR. Rounds of ours and torch's alternate, so drift hits both alike."""
+    import torch
+
+    import cyclr
+    import cyclr.torch
+
+    cyclic = {"base_lr": 0.001, "max_lr": 0.006, "step_size_up": 2000}
+    onecycle = {"max_lr": 0.01, "total_steps": 10**9}
+    cases = [
+        ("CyclicLR", lambda o: cyclr.torch.CyclicLR(o, **cyclic), torch.optim.lr_scheduler.CyclicLR, cyclic),
+        (
+            "OneCycleLR",
+            lambda o: cyclr.torch.OneCycleLR(o, **onecycle),
+            torch.optim.lr_scheduler.OneCycleLR,
+            onecycle,
+        ),
+        (
+            "Scheduler(cyclr.CyclicLR)",
+            lambda o: cyclr.torch.Scheduler(o, cyclr.CyclicLR(**cyclic)),
+            torch.optim.lr_scheduler.CyclicLR,
+            cyclic,
+        ),
+    ]
+    result = []
+    for name, ours_make, torch_class, kwargs in cases:
+        peer_name = torch_class.__name__
+        for groups in (1, 10):
+            steps = []
+            for make in (ours_make, lambda o, c=torch_class, k=kwargs: c(o, **k)):
+                optimizer = _optimizer(groups, "sgd", tensor_lr=True)
+                scheduler = make(optimizer)
+                optimizer.step()
+                scheduler.step()
+                steps.append(timeit.Timer("step()", globals={"step": scheduler.step}))
+            ours, peer = [], []
+            for _ in range(ROUNDS):
+                ours.append(steps[0].timeit(PER_ROUND) / PER_ROUND)
+                peer.append(steps[1].timeit(PER_ROUND) / PER_ROUND)
+            what = (
+                f"{name}.step(), {groups} group{'s' if groups > 1 else ''}, tensor lrs "
+                f"(median of {ROUNDS}; noise ours {_noise(ours)}, torch {_noise(peer)})"
+            )
+            result.append(
+                Row(what, statistics.median(ours), f"torch {peer_name}.step()", statistics.median(peer), GOAL)
+            )
+    return result
+
+
+def _noise(times: list[float]) -> str:
+    """The spread of the middle 80% of rounds around their median, in percent."""
+    ordered = sorted(times)
+    low, high = ordered[len(ordered) // 10], ordered[-1 - len(ordered) // 10]
+    return f"{100 * (high - low) / statistics.median(ordered):.0f}%"
 
 
 def _family_rows() -> list[Row]:

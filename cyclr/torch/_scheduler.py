@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -75,7 +76,19 @@ class Scheduler(LRScheduler):
 
     # The precomputed block is a cache: it lives in slots, outside ``__dict__``, so it is never saved,
     # pickled or compared (torch's tests compare the ``__dict__`` of a stepped and a loaded scheduler).
-    __slots__ = ("_block", "_block_size", "_block_start", "_block_stop", "_constructing")
+    # The tensor path's plan (the group tensors it writes, one call for all) and its float64 block, and
+    # the lrs of the last step, made into tensors only when read (``_last_lr``), are caches too.
+    __slots__ = (
+        "_block",
+        "_block_arrays",
+        "_block_size",
+        "_block_start",
+        "_block_stop",
+        "_constructing",
+        "_pending",
+        "_plan",
+        "_tblock",
+    )
 
     # torch's schedulers write step 0 at construction; a chainable one keeps the group's lr instead.
     _WRITES_STEP_0 = True
@@ -104,6 +117,12 @@ class Scheduler(LRScheduler):
         self._reset_cache()
 
     def _reset_cache(self) -> None:
+        if getattr(self, "_pending", None) is not None:
+            self._materialize()
+        self._pending: tuple[Any, list[Tensor], bool] | None = None
+        self._plan: _Plan | None = None
+        self._tblock: np.ndarray | None = None
+        self._block_arrays: tuple[Any, Any] | None = None
         self._constructing = False  # True during the step that torch's __init__ takes
         spec = self._spec
         # A spec that is pure data (immutable) is read from blocks of precomputed steps, converted to
@@ -127,7 +146,38 @@ class Scheduler(LRScheduler):
 
     def __getstate__(self) -> dict[str, Any]:
         """The state to pickle or deep-copy: ``__dict__`` (the cache in slots is rebuilt on use)."""
+        if self._pending is not None:
+            self._materialize()
         return dict(self.__dict__)
+
+    # ``get_last_lr()`` holds copies of tensor lrs. Cloning a tensor costs about as much as filling it, so
+    # the tensor path leaves the step's lrs (Python floats) in ``_pending`` and makes the tensors only
+    # when ``_last_lr`` is read: ``torch.tensor(lr, dtype, device)`` rounds the float once, as ``fill_``
+    # did, so the copies equal the tensors as written, bit for bit, whatever happens to those since.
+    @property
+    def _last_lr(self) -> list[float | Tensor]:
+        if self._pending is not None:
+            self._materialize()
+        try:
+            return self.__dict__["_last_lr"]  # type: ignore[no-any-return]
+        except KeyError:
+            raise AttributeError("_last_lr") from None
+
+    @_last_lr.setter
+    def _last_lr(self, value: Any) -> None:
+        if type(value) is tuple:  # the tensor path's (lrs, tensors, per_group): made on read
+            self._pending = value
+            return
+        self._pending = None
+        self.__dict__["_last_lr"] = value
+
+    def _materialize(self) -> None:
+        lrs, tensors, per_group = self._pending  # type: ignore[misc]
+        self._pending = None
+        values = lrs if per_group else [lrs] * len(tensors)
+        self.__dict__["_last_lr"] = [
+            torch.tensor(v, dtype=t.dtype, device=t.device) for v, t in zip(values, tensors, strict=True)
+        ]
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -167,7 +217,12 @@ class Scheduler(LRScheduler):
         count = self._step_count
         if epoch is None and count > 1:  # the hot path
             step = self.last_epoch + 1
-            self._last_lr = self._apply(step)  # first: if it raises, the scheduler has not moved
+            written = self._apply(step)  # first: if it raises, the scheduler has not moved
+            if type(written) is tuple:  # the tensor path's pending _last_lr (see _last_lr)
+                self._pending = written
+            else:
+                self._pending = None
+                self.__dict__["_last_lr"] = written
             self.last_epoch = step
             self._step_count = count + 1
             return
@@ -203,6 +258,36 @@ class Scheduler(LRScheduler):
         if 0 <= offset < self._block_stop:  # inline: the common case (a block is there when it serves)
             lr = block[0][offset]  # type: ignore[index]
             momentum = None if block[1] is None else block[1][offset]  # type: ignore[index]
+            plan = self._plan
+            if plan is not None:
+                one = plan.one
+                if one is not None and len(groups) == 1 and (group := groups[0])["lr"] is one:
+                    # one group, one tensor (its lr); a momentum, if any, is a float: the common case
+                    per_group = self._groups is not None
+                    if plan.mode:
+                        current = group["momentum"]
+                        if type(current) is float or not isinstance(current, Tensor):
+                            group["momentum"] = momentum[0] if per_group else momentum
+                            one.fill_(lr[0] if per_group else lr)
+                            return (lr, plan.lrs, per_group)  # type: ignore[return-value]
+                    else:
+                        one.fill_(lr[0] if per_group else lr)
+                        return (lr, plan.lrs, per_group)  # type: ignore[return-value]
+                    self._plan = None  # a tensor momentum now: planned again at the next step
+                elif (
+                    plan.groups is groups
+                    and len(groups) == plan.count
+                    and all(map(operator.is_, map(_LR, groups), plan.lrs))
+                ):
+                    written = self._apply_tensors(plan, offset, lr, momentum)
+                    if written is not None:
+                        return written
+                elif plan is not _NO_PLAN:
+                    self._plan = None  # the groups changed: planned again at the next step
+            elif groups and type(first := groups[0]["lr"]) is not float and isinstance(first, Tensor):
+                plan = self._plan = _plan(groups, self._momentum_key, self._groups)
+                if plan is not _NO_PLAN:
+                    return self._apply(step)
         else:
             lr, momentum = self._values_at(step)
         per_group = self._groups is not None
@@ -241,6 +326,47 @@ class Scheduler(LRScheduler):
             return [v.clone() if isinstance(v, Tensor) else v for v in current_lrs]
         return list(lr) if per_group else [lr] * len(groups)  # a copy: a block's row stays intact
 
+    def _apply_tensors(self, plan: _Plan, offset: int, lr: Any, momentum: Any) -> Any:
+        """The tensor path: write block row ``offset`` into the plan's tensors in one call (the group
+        tensors stay the same objects, filled in place), and non-tensor momenta as ``_apply`` does.
+
+        Returns the pending ``_last_lr`` (see ``_last_lr``), or None when the groups no longer fit the
+        plan (``_apply`` then writes every value, the same ones, on its general path).
+        """
+        per_group = self._groups is not None
+        mode = plan.mode
+        if mode:  # momenta that are not tensors are replaced, as floats
+            groups = plan.groups
+            if mode == 1:  # "momentum"
+                for index, group in enumerate(groups):
+                    current = group["momentum"]
+                    if type(current) is not float and isinstance(current, Tensor):
+                        self._plan = None
+                        return None
+                    group["momentum"] = momentum[index] if per_group else momentum
+            else:  # "betas"
+                for index, group in enumerate(groups):
+                    betas = group["betas"]
+                    current = betas[0]
+                    if type(current) is not float and isinstance(current, Tensor):
+                        self._plan = None
+                        return None
+                    group["betas"] = (momentum[index] if per_group else momentum, *betas[1:])
+        elif plan.momenta is not None and not all(
+            map(operator.is_, [_beta1(group, self._momentum_key) for group in plan.groups], plan.momenta)
+        ):
+            self._plan = None
+            return None
+        if plan.single:
+            plan.targets[0].fill_(lr[0] if per_group else lr)
+        else:
+            tblock = self._tblock
+            if tblock is None:
+                tblock = self._tblock = plan.block(self._block_arrays)
+            plan.stage[:] = tblock[offset]  # numpy into the staging row the sources view (a copy, exact)
+            torch._foreach_copy_(plan.targets, plan.sources)
+        return (lr, plan.lrs, per_group)
+
     def _values_at(self, step: int) -> tuple[Any, Any]:
         """``spec(step)`` as Python floats (a list of them per quantity for a per-group spec), finite.
 
@@ -275,6 +401,10 @@ class Scheduler(LRScheduler):
             finite = finite.all(axis=tuple(range(1, finite.ndim)))
         stop = size if finite.all() else int(np.argmin(finite))
         self._block = (lr[:stop].tolist(), None if momentum is None else momentum[:stop].tolist())
+        self._block_arrays = (lr[:stop], None if momentum is None else momentum[:stop])
+        self._tblock = None  # the tensor path's float64 block, made from these on first use
+        if self._plan is _NO_PLAN:
+            self._plan = None  # groups that did not fit the tensor path are looked at once a block
         self._block_start, self._block_stop = step, stop
 
     def _write_lrs(self, step: int, lrs: list[float]) -> list[float | Tensor]:
@@ -379,3 +509,98 @@ class Scheduler(LRScheduler):
             self._last_lr = [v if isinstance(v, Tensor) else _plain(v) for v in state["_last_lr"]]
         if "base_lrs" in state:
             self.base_lrs = [_plain(v) for v in state["base_lrs"]]
+
+
+_LR = operator.itemgetter("lr")
+_TENSOR_DTYPES = (torch.float32, torch.float64)
+
+
+def _beta1(group: dict[str, Any], key: str | None) -> Any:
+    return group["momentum"] if key == "momentum" else group["betas"][0]
+
+
+def _fits(value: Any) -> bool:
+    """A tensor the tensor path writes: float32/float64 on the CPU, outside autograd. ``copy_`` from a
+    float64 value rounds it once to the tensor's dtype, as ``fill_`` does; other tensors are filled."""
+    return (
+        isinstance(value, Tensor)
+        and value.dtype in _TENSOR_DTYPES
+        and value.device.type == "cpu"
+        and not value.requires_grad
+    )
+
+
+class _Plan:
+    """The tensor path's plan: which group tensors it writes (``targets``: every group's lr, then every
+    group's momentum or beta1 when those are tensors), and a float64 staging row whose elements
+    (``sources``) ``torch._foreach_copy_`` copies into them in one call."""
+
+    __slots__ = (
+        "groups",
+        "one",
+        "count",
+        "lrs",
+        "momenta",
+        "mode",
+        "targets",
+        "stage",
+        "sources",
+        "single",
+        "columns",
+    )
+
+    def __init__(
+        self,
+        groups: list[dict[str, Any]],
+        lrs: list[Tensor],
+        momenta: list[Tensor] | None,
+        per_group: bool,
+        key: str | None = None,
+    ) -> None:
+        self.groups = groups
+        self.count = len(lrs)
+        self.lrs = lrs
+        self.momenta = momenta
+        # 0: no momentum or tensor momenta (targets); 1: float "momentum" replaced; 2: float beta1 replaced
+        self.mode = 0 if key is None or momenta is not None else (1 if key == "momentum" else 2)
+        self.targets = lrs + (momenta or [])
+        self.single = len(self.targets) == 1
+        # the one-group fast path of ``_apply``: the group's lr tensor, a momentum absent or "momentum"
+        self.one = lrs[0] if self.single and self.mode in (0, 1) else None
+        staging = torch.empty(len(self.targets), dtype=torch.float64)
+        self.stage = staging.numpy()  # the same memory: numpy writes a row into it faster than torch
+        self.sources = list(staging.unbind(0))
+        count = len(lrs)
+        # (quantity, group) of each target: quantity 0 is lr, 1 momentum; group None for a spec without
+        # groups (one column for every group).
+        self.columns = [
+            (q, g if per_group else None) for q in range(1 + (momenta is not None)) for g in range(count)
+        ]
+
+    def block(self, arrays: Any) -> np.ndarray:
+        """The float64 block, one column per target, from the block's numpy arrays (exact: float64)."""
+        columns = [arrays[q] if g is None else arrays[q][:, g] for q, g in self.columns]
+        return np.ascontiguousarray(np.stack(columns, axis=1), dtype=np.float64)
+
+
+_NO_PLAN = _Plan([], [], None, False)  # groups that do not fit: ``_apply`` fills tensors one by one
+_NO_PLAN.groups = None  # type: ignore[assignment]
+
+
+def _plan(groups: list[dict[str, Any]], key: str | None, spec_groups: int | None) -> _Plan:
+    """The plan when every group's lr (and momentum or beta1, where those are tensors) is a distinct
+    tensor the tensor path writes; ``_NO_PLAN`` otherwise."""
+    lrs = [group["lr"] for group in groups]
+    if not all(map(_fits, lrs)):
+        return _NO_PLAN
+    momenta = None
+    if key is not None:
+        values = [_beta1(group, key) for group in groups]
+        if all(map(_fits, values)):
+            momenta = values
+        elif any(isinstance(value, Tensor) for value in values):
+            return _NO_PLAN
+    targets = lrs + (momenta or [])
+    if len({id(t) for t in targets}) != len(targets):  # a tensor shared by two groups: filled in turn
+        return _NO_PLAN
+    return _Plan(groups, lrs, momenta, spec_groups is not None, key)
