@@ -33,6 +33,8 @@ MODES = ("triangular", "triangular2", "exp_range")
 SCALE_MODES = ("cycle", "iterations")
 WAVEFORMS = ("triangular", "cosine", "welch")
 MODE_SCALE_MODE = {"triangular": "cycle", "triangular2": "cycle", "exp_range": "iterations"}
+EXPONENT_CAP = 2**63
+"""From this exponent on, ``gamma ** n`` is 0.0 in float64 for every float ``gamma < 1``."""
 
 
 def cyclic_formula(
@@ -77,7 +79,11 @@ def cyclic_formula(
     (each power C's ``pow``), so that a cycle's values are one periodic row times one factor per cycle:
     ``precompute`` costs one ``pow`` per cycle, plus one per offset of a cycle, and equals ``spec(step)``
     bit for bit. The two roundings of the factored power keep it within 2 ulp of ``gamma ** step``;
-    where ``gamma ** (cycle * T)`` underflows the value is ``start`` (never NaN).
+    where ``gamma ** (cycle * T)`` underflows the value is ``start`` (never NaN). The exponent
+    ``cycle * T`` is capped at the first multiple of ``T`` from ``2**63`` on (``EXPONENT_CAP``), where
+    ``gamma ** n`` is 0 for every float ``gamma < 1`` (``(1 - 2**-53) ** 2**63 = e**-1024``) and 1 for
+    ``gamma == 1``: exact, and a Python int step past ``2**1024`` needs no float conversion. The cap
+    is never reached by an int64 step.
     """
     up, down = step_size_up, step_size_down
     period = up + down
@@ -85,6 +91,8 @@ def cyclic_formula(
     pi = math.pi
     # Decided once, not per step: branches on constants cost nothing in numba and little in Python.
     hann, welch = waveform == "cosine", waveform == "welch"
+    # exp_range's exponent cycle * period, capped where every gamma < 1 has underflowed (see above).
+    last_cycle = -(-EXPONENT_CAP // period)
     constant, halving = scaling == "triangular", scaling == "triangular2"
     exponential, by_cycle = scaling == "exp_range", scaling == "cycle"
 
@@ -102,7 +110,7 @@ def cyclic_formula(
             scale = ldexp(1.0, -minimum(cycle, 1100))
         elif exponential:  # gamma**step, factored: one factor per offset, one per cycle (see above)
             shape = shape * power(gamma, offset)
-            scale = power(gamma, cycle * period)
+            scale = power(gamma, minimum(cycle, last_cycle) * period)
         elif by_cycle:
             scale = apply(scale_fn, cycle + 1)  # type: ignore[arg-type]  # set in this branch
         else:

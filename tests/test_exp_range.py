@@ -132,3 +132,28 @@ def test_underflow_gives_start_exactly_never_nan(backend):
     tiny = CyclicLR(base_lr=0.001, max_lr=0.01, step_size_up=4, mode="exp_range", gamma=1e-300)
     lr, _ = tiny.precompute(64, backend=backend)
     assert lr[1] == 0.001 + 0.009 * (0.25 * 1e-300) and np.all(lr[2:] == 0.001)
+
+
+@pytest.mark.parametrize("step", [2**63 + 5, 2**1023, 2**1030 + 1, 10**400 + 3])
+def test_python_int_steps_past_float_range_are_exact(step):
+    # cycle * period past 2**1024 once raised OverflowError (int too large to convert to float);
+    # the true gamma**step is below 2**-1075 for every gamma < 1, so the lr is base_lr exactly.
+    spec = CyclicLR(base_lr=0.001, max_lr=0.01, step_size_up=3, mode="exp_range", gamma=1 - 2**-53)
+    assert spec.lr_at(step) == 0.001 and spec.momentum_at(step) == 0.9
+    # gamma == 1 never decays: the lr is triangular's at any step.
+    flat = CyclicLR(base_lr=0.001, max_lr=0.01, step_size_up=3, mode="exp_range", gamma=1.0)
+    triangular = CyclicLR(base_lr=0.001, max_lr=0.01, step_size_up=3)
+    assert flat.lr_at(step) == triangular.lr_at(step) and flat.momentum_at(step) == triangular.momentum_at(
+        step
+    )
+
+
+def test_the_exponent_cap_is_where_every_gamma_has_underflowed():
+    # The largest gamma below 1 is the slowest to decay; at the cap it is already 0.
+    mpmath.mp.dps = 30
+    largest = mpmath.mpf(1 - 2**-53)
+    assert mpmath.power(largest, cyclr.cyclic.EXPONENT_CAP) < mpmath.mpf(2) ** -1075
+    assert math.pow(1 - 2**-53, cyclr.cyclic.EXPONENT_CAP) == 0.0
+    # and no int64 step reaches it, so numpy and numba never see the cap
+    for period in (2, 3, 4000, 2**62 + 1):
+        assert (2**63 - 1) // period < -(-cyclr.cyclic.EXPONENT_CAP // period)
