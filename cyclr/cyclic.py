@@ -33,6 +33,8 @@ MODES = ("triangular", "triangular2", "exp_range")
 SCALE_MODES = ("cycle", "iterations")
 WAVEFORMS = ("triangular", "cosine", "welch")
 MODE_SCALE_MODE = {"triangular": "cycle", "triangular2": "cycle", "exp_range": "iterations"}
+EXPONENT_CAP = 2**63
+"""From this exponent on, ``gamma ** n`` is 0.0 in float64 for every float ``gamma < 1``."""
 
 
 def cyclic_formula(
@@ -62,13 +64,26 @@ def cyclic_formula(
               = ramp * (2 - ramp)             "welch"      (parabolic window)
         scale = 1                             "triangular"
               = 2 ** -cycle                   "triangular2"
-              = gamma ** step                 "exp_range"
+              = gamma ** step                 "exp_range" (factored, below)
               = scale_fn(cycle + 1)           "cycle"       (a custom scale_fn)
               = scale_fn(step)                "iterations"  (a custom scale_fn)
 
     The learning rate is ``start=base_lr, delta=max_lr - base_lr``; the momentum, which moves the other
     way, ``start=max_momentum, delta=base_momentum - max_momentum``. Each shape is exactly 1 at
     ``offset == step_size_up``.
+
+    "exp_range" is evaluated, on every path, as::
+
+        start + (delta * (shape * gamma ** offset)) * gamma ** (cycle * T)
+
+    (each power C's ``pow``), so that a cycle's values are one periodic row times one factor per cycle:
+    ``precompute`` costs one ``pow`` per cycle, plus one per offset of a cycle, and equals ``spec(step)``
+    bit for bit. The two roundings of the factored power keep it within 2 ulp of ``gamma ** step``;
+    where ``gamma ** (cycle * T)`` underflows the value is ``start`` (never NaN). The exponent
+    ``cycle * T`` is capped at the first multiple of ``T`` from ``2**63`` on (``EXPONENT_CAP``), where
+    ``gamma ** n`` is 0 for every float ``gamma < 1`` (``(1 - 2**-53) ** 2**63 = e**-1024``) and 1 for
+    ``gamma == 1``: exact, and a Python int step past ``2**1024`` needs no float conversion. The cap
+    is never reached by an int64 step.
     """
     up, down = step_size_up, step_size_down
     period = up + down
@@ -76,6 +91,8 @@ def cyclic_formula(
     pi = math.pi
     # Decided once, not per step: branches on constants cost nothing in numba and little in Python.
     hann, welch = waveform == "cosine", waveform == "welch"
+    # exp_range's exponent cycle * period, capped where every gamma < 1 has underflowed (see above).
+    last_cycle = -(-EXPONENT_CAP // period)
     constant, halving = scaling == "triangular", scaling == "triangular2"
     exponential, by_cycle = scaling == "exp_range", scaling == "cycle"
 
@@ -91,8 +108,9 @@ def cyclic_formula(
             scale = 1.0
         elif halving:  # past cycle 1075, 2**-cycle is 0 in float64: bound the exponent for every backend
             scale = ldexp(1.0, -minimum(cycle, 1100))
-        elif exponential:
-            scale = power(gamma, step)
+        elif exponential:  # gamma**step, factored: one factor per offset, one per cycle (see above)
+            shape = shape * power(gamma, offset)
+            scale = power(gamma, minimum(cycle, last_cycle) * period)
         elif by_cycle:
             scale = apply(scale_fn, cycle + 1)  # type: ignore[arg-type]  # set in this branch
         else:
@@ -308,12 +326,19 @@ class CyclicLR(Spec):
 
     def _cycle_table(self, start: int, num_steps: int) -> CycleTable | None:
         period = self.period
-        if self._scaling in ("exp_range", "iterations") or num_steps < 2 * period:
+        if self._scaling == "iterations" or num_steps < 2 * period:
             return None  # the scale changes inside a cycle, or there is little to repeat
         first, last = start // period, (start + num_steps - 1) // period
         if last * period + self.step_size_up > INT64_MAX:
             return None  # the last cycle's peak, where the scale is read, is past int64
         unit = partial(self._unit_formula, NUMPY, start=0.0, delta=1.0)
+        if self._scaling == "exp_range":
+            # In cycle 0, 0 + (1 * (shape * gamma**offset)) * gamma**0 is the factored row exactly;
+            # each cycle's factor is the formula's gamma**(cycle * period), the same pow.
+            row = unit("exp_range")(np.arange(period, dtype=np.int64))
+            cycles = np.arange(first, last + 1, dtype=np.int64) * period
+            factor = NUMPY.power(self.gamma, cycles)
+            return CycleTable(period, start - first * period, row, np.asarray(factor, dtype=np.float64))
         # 0 + (1 * shape) * 1 == shape; and shape == 1 at the peak, so the value there is the scale.
         shape = unit("triangular")(np.arange(period, dtype=np.int64))
         peaks = np.arange(first, last + 1, dtype=np.int64) * period + self.step_size_up
