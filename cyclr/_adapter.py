@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ._ops import Ops
-from ._spec import Spec, _parameter_names
+from ._spec import Spec
+from ._spec import _holds_code as holds_code  # noqa: F401 (the adapters' name for it)
 from ._validate import check_int
 
 
@@ -48,15 +49,3 @@ def formula(caller: str, spec: Spec, xp: Ops, quantity: str) -> Callable[[Any], 
             f"for CyclicLR, cycle_momentum=False); use a fixed momentum instead"
         )
     return value
-
-
-def holds_code(spec: Spec) -> bool:
-    """Whether the spec (or a spec inside it) holds a Python callable, such as a custom ``scale_fn``."""
-    for name in _parameter_names(type(spec)):
-        value = getattr(spec, name)
-        for item in value if isinstance(value, tuple) else (value,):
-            if isinstance(item, Spec) and holds_code(item):
-                return True
-            if callable(item) and not isinstance(item, Spec):
-                return True
-    return False
