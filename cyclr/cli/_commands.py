@@ -130,7 +130,7 @@ def save_figure(figure: Any, target: Path, fmt: str, dpi: int = 120) -> None:
 def command_plot(args: argparse.Namespace) -> None:
     from ..plotting import plot, require_matplotlib
 
-    pyplot = require_matplotlib()
+    require_matplotlib()
     spec = build_spec(args)
     target, fmt = image_output(args, _inputs(args))
     _positive("--num-steps", args.num_steps, PLOT_STEPS, " (one point per step)")
@@ -138,7 +138,13 @@ def command_plot(args: argparse.Namespace) -> None:
     if num_steps > PLOT_STEPS:
         fail(f"the schedule's natural length {num_steps} is over {PLOT_STEPS} steps; pass --num-steps")
     check_range(args.start, num_steps)
-    ax = plot(spec, num_steps, start=args.start)
+    _write_plot(plot(spec, num_steps, start=args.start), target, fmt, args)
+
+
+def _write_plot(ax: Any, target: Any, fmt: str, args: argparse.Namespace) -> None:
+    """Lay out ``ax``'s figure, write it to ``target`` (atomically), close it, and say where it went."""
+    import matplotlib.pyplot as pyplot
+
     ax.figure.tight_layout()
     try:
         save_figure(ax.figure, target, fmt)
@@ -220,15 +226,8 @@ def command_find_lr_analyze(args: argparse.Namespace) -> None:
     print(suggestion)
     print(f"\nCyclicLR(base_lr={suggestion.base_lr:.3g}, max_lr={suggestion.max_lr:.3g}, ...)")
     if target is not None and fmt is not None:
-        import matplotlib.pyplot as pyplot
-
         ax = plot_sweep(lrs, losses, suggestion=suggestion, title=f"LR range test: {args.sweep.name}")
-        ax.figure.tight_layout()
-        try:
-            save_figure(ax.figure, target, fmt)
-        finally:
-            pyplot.close(ax.figure)
-        print(f"wrote {shown(target, args.output)}")
+        _write_plot(ax, target, fmt, args)
 
 
 def command_demo(args: argparse.Namespace) -> None:
