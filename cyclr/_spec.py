@@ -17,6 +17,7 @@ from typing import Any, ClassVar, NamedTuple, Union
 
 import numpy as np
 
+from ._inline import inline
 from ._ops import NUMPY, PYTHON, Ops
 from ._validate import INT64_MAX, check_choice, check_int, check_steps
 
@@ -53,6 +54,51 @@ class CycleTable(NamedTuple):
     def row(self, delta: Any) -> np.ndarray:
         """``delta * shape``: one cycle's height, shape ``(period,)`` or ``(period, G)`` for groups."""
         return np.multiply.outer(self.shape, delta) if np.ndim(delta) else delta * self.shape
+
+
+class _hot_path:  # noqa: N801  # used as a decorator
+    """``spec.lr_at`` (``momentum_at``) as one flat function of the step, made on first use per spec.
+
+    The method is the general path (any step: checked, arrays, limits). On an instance, the attribute is
+    instead the spec's formula rewritten by ``cyclr._inline.inline`` with a guard in front: a
+    non-negative Python int runs the formula's body directly, anything else calls the method. The values
+    are the method's, bit for bit; the call chain ``lr_at -> closure -> minimum`` becomes one call. Like
+    a ``cached_property`` the function is kept in the instance's ``__dict__``, which nothing saves,
+    pickles or compares (``__reduce__`` rebuilds from ``to_dict``, ``==`` compares the fields). A
+    subclass that overrides the method keeps its override; on the class, the attribute is the method.
+    """
+
+    def __init__(self, quantity: str) -> None:
+        self.quantity = quantity
+
+    def __call__(self, method: Callable[..., Any]) -> _hot_path:
+        self.method = method
+        self.__doc__ = method.__doc__
+        self.__wrapped__ = method
+        return self
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self.method
+        bound = self.method.__get__(instance, owner)
+        for klass in type(instance).__mro__:  # only where this descriptor is what the class resolves
+            if self.name in vars(klass):
+                if vars(klass)[self.name] is not self:
+                    return bound
+                break
+        formula = instance._python_formulas[self.quantity]
+        make = None if formula is None else inline(formula, guarded=True)
+        if make is None:  # nothing to flatten: the method itself, kept so that this runs once
+            instance.__dict__[self.name] = bound
+            return bound
+        fast = make(bound)
+        fast.__name__, fast.__qualname__ = self.name, f"{type(instance).__qualname__}.{self.name}"
+        fast.__doc__, fast.__wrapped__ = self.method.__doc__, bound
+        instance.__dict__[self.name] = fast
+        return fast
 
 
 class Spec:
@@ -124,14 +170,20 @@ class Spec:
     # -- the formulas, built once per namespace ------------------------------------------------------
 
     @cached_property
+    def _python_formulas(self) -> dict[str, Formula | None]:
+        """The formulas as built for ``PYTHON`` (closures; ``_python_lr`` runs them flattened)."""
+        return {quantity: self._formula(PYTHON, quantity) for quantity in self.QUANTITIES}
+
+    @cached_property
     def _python_lr(self) -> Formula:
-        formula = self._formula(PYTHON, "lr")
+        formula = self._python_formulas["lr"]
         assert formula is not None
-        return formula
+        return inline(formula) or formula
 
     @cached_property
     def _python_momentum(self) -> Formula | None:
-        return self._formula(PYTHON, "momentum")
+        formula = self._python_formulas["momentum"]
+        return None if formula is None else (inline(formula) or formula)
 
     @cached_property
     def _numpy_formulas(self) -> dict[str, Formula | None]:
@@ -144,6 +196,7 @@ class Spec:
 
     # -- the public contract -------------------------------------------------------------------------
 
+    @_hot_path("lr")
     def lr_at(self, step: Steps) -> Any:
         """The learning rate after ``step`` scheduler steps.
 
@@ -162,10 +215,11 @@ class Spec:
             ValueError: ``step`` is negative, or an array or list holds a step >= ``2**63``; a custom
                 ``scale_fn`` returns a value that is not a finite number in [0, 1].
         """
-        if type(step) is int and step >= 0:  # the hot path: one closure call
+        if type(step) is int and step >= 0:  # (``spec.lr_at`` is a flat function doing this: _hot_path)
             return self._python_lr(step)
         return self._evaluate("lr", step)
 
+    @_hot_path("momentum")
     def momentum_at(self, step: Steps) -> Any:
         """The momentum after ``step`` scheduler steps (None when momentum is not scheduled).
 
@@ -262,12 +316,16 @@ class Spec:
 
         # Steps from the spec's int64 limit on are computed on the exact Python-int path.
         inside = min(num_steps, max(0, exact_steps(self) - start))
-        self._fill(backend, start, lr_out[:inside], None if momentum_out is None else momentum_out[:inside])
+        checked = self._fill(
+            backend, start, lr_out[:inside], None if momentum_out is None else momentum_out[:inside]
+        )
         for i in range(inside, num_steps):
             lr_out[i], momentum = self(start + i)
             if momentum_out is not None:
                 momentum_out[i] = momentum
-        if _holds_code(self):  # a user's scale_fn: checked on the Python paths, not inside numba
+        # A user's scale_fn: checked on the Python paths; after numba's fill unless it checked its values.
+        # (Steps past ``inside`` came from the Python path, which checks every scale.)
+        if not checked and _holds_code(self):
             for name, dst in zip(self.QUANTITIES, (lr_out, momentum_out), strict=True):
                 if dst is not None and not np.all(np.isfinite(dst)):
                     step = start + int(np.argwhere(~np.isfinite(dst))[0][0])
@@ -275,13 +333,15 @@ class Spec:
                     raise ValueError(f"scale_fn gave a non-finite {name} at step {step}")
         return lr_out, momentum_out
 
-    def _fill(self, backend: str, start: int, lr_out: np.ndarray, momentum_out: np.ndarray | None) -> None:
-        """Fill ``lr_out`` (and ``momentum_out``) with the steps from ``start`` on, on ``backend``."""
+    def _fill(self, backend: str, start: int, lr_out: np.ndarray, momentum_out: np.ndarray | None) -> bool:
+        """Fill ``lr_out`` (and ``momentum_out``) with the steps from ``start`` on, on ``backend``.
+
+        Returns whether the backend checked every value it wrote to be finite.
+        """
         num_steps = len(lr_out)
         if backend in _BACKEND_MODULES:
             module = importlib.import_module(_BACKEND_MODULES[backend])
-            module.precompute_into(self, start, lr_out, momentum_out)
-            return
+            return bool(module.precompute_into(self, start, lr_out, momentum_out))
         table = self._cycle_table(start, num_steps)
         for quantity, dst in zip(self.QUANTITIES, (lr_out, momentum_out), strict=True):
             if dst is None:
@@ -292,6 +352,7 @@ class Spec:
                 formula = self._numpy_formulas[quantity]
                 assert formula is not None
                 dst[...] = self._on_array(formula, np.arange(num_steps, dtype=np.int64) + start)
+        return False
 
     def _outputs(
         self, num_steps: int, out: tuple[np.ndarray, np.ndarray | None] | None
