@@ -324,6 +324,25 @@ class CyclicLR(Spec):
             delta=delta,
         )
 
+    def _step_scaled_table(self, start: int, num_steps: int) -> CycleTable | None:
+        """A custom ``scale_fn`` in "iterations" mode: the periodic part of the formula as a table.
+
+        The value is ``start + (delta * shape[offset]) * scale_fn(step)``: the shape depends only on the
+        offset in the cycle, so it is computed once (one cycle, or the range's own steps when the range
+        is shorter than a cycle) and the compiled fill calls ``scale_fn`` alone per step. ``scale`` is
+        empty (the factor is the step's own). None for every other scaling.
+        """
+        if self.scale_fn is None or self.scale_mode != "iterations":
+            return None
+        unit = self._unit_formula(NUMPY, "triangular", start=0.0, delta=1.0)  # 0 + (1 * shape) * 1: shape
+        period = self.period
+        if num_steps >= period:
+            shape = unit(np.arange(period, dtype=np.int64))
+            return CycleTable(period, start % period, np.asarray(shape, dtype=np.float64), np.empty(0))
+        # shorter than a cycle: the range's own shapes, as one "cycle" the fill never wraps around
+        shape = unit(np.arange(num_steps, dtype=np.int64) + start)
+        return CycleTable(max(num_steps, 1), 0, np.asarray(shape, dtype=np.float64), np.empty(0))
+
     def _cycle_table(self, start: int, num_steps: int) -> CycleTable | None:
         period = self.period
         if self._scaling == "iterations" or num_steps < 2 * period:

@@ -482,6 +482,67 @@ def _fill_direct(value: Any, start: int, out: np.ndarray) -> None:
         out[i] = value(start + i)
 
 
+_LARGEST = 1.7976931348623157e308  # the largest float64: |value| <= it fails exactly for inf and NaN
+
+
+@njit(parallel=True)
+def _fill_step_scaled(
+    out: np.ndarray,
+    groups: int,
+    row: np.ndarray,
+    start: np.ndarray,
+    period: int,
+    first_offset: int,
+    first_step: int,
+    scale_fn: Any,
+    stream: bool,
+) -> np.ndarray:
+    """``out[i, g] = start[g] + row[offset_i, g] * scale_fn(first_step + i)`` over a flat C-ordered ``out``.
+
+    A custom ``scale_fn`` in "iterations" mode: the shape comes from one cycle's row, ``scale_fn`` (a
+    numba dispatcher, compiled into this kernel) is called once per step and nothing else is. Each
+    chunk also checks its values (``|value| <= the largest float``, an AND the loop can vectorize) and
+    reports whether any was inf or NaN: ``bad[chunk]``.
+    """
+    steps = out.shape[0] // groups
+    chunks = min(steps, 256)
+    bad = np.zeros(chunks, dtype=np.bool_)
+    for chunk in prange(chunks):
+        low = steps * chunk // chunks
+        high = steps * (chunk + 1) // chunks
+        position = first_offset + low
+        cycle = position // period
+        offset = position - cycle * period
+        finite = True
+        i = low
+        while i < high:
+            size = min(high - i, period - offset)
+            step = first_step + i
+            if groups == 1 and stream:
+                for j in range(size):
+                    value = start[0] + row[offset + j] * scale_fn(step + j)
+                    finite &= abs(value) <= _LARGEST
+                    _stream_store(out, i + j, value)
+            elif groups == 1:
+                for j in range(size):
+                    value = start[0] + row[offset + j] * scale_fn(step + j)
+                    finite &= abs(value) <= _LARGEST
+                    out[i + j] = value
+            else:
+                for j in range(size):
+                    scale = scale_fn(step + j)
+                    for g in range(groups):
+                        value = start[g] + row[(offset + j) * groups + g] * scale
+                        finite &= abs(value) <= _LARGEST
+                        out[(i + j) * groups + g] = value
+            i += size
+            offset = 0
+        bad[chunk] = not finite
+        if stream:
+            _store_fence()
+    return bad
+
+
 # numba's workqueue threading layer (its fallback when neither TBB nor OpenMP is installed) aborts the
 # process when two threads launch parallel kernels at once; TBB and OpenMP are thread-safe.
 _WORKQUEUE_LOCK = threading.Lock()
@@ -496,14 +557,26 @@ def _parallel_section() -> Any:
     return _WORKQUEUE_LOCK if layer == "workqueue" else contextlib.nullcontext()
 
 
-def precompute_into(spec: Spec, start: int, lr_out: np.ndarray, momentum_out: np.ndarray | None) -> None:
+def precompute_into(spec: Spec, start: int, lr_out: np.ndarray, momentum_out: np.ndarray | None) -> bool:
     """Fill the preallocated outputs of ``spec.precompute(..., backend="numba")``.
 
     Safe to call from several threads on every threading layer: under numba's workqueue layer, which is
     not thread-safe, the parallel kernels run one at a time.
+
+    Returns:
+        True when every value written was checked to be finite here (a custom ``scale_fn`` in
+        "iterations" mode, checked inside the kernel), so ``precompute`` need not check them again.
+
+    Raises:
+        ValueError: a custom ``scale_fn`` gave a non-finite value (named by the Python path, as
+            ``precompute`` does).
     """
     _require_jitted(spec)
     num_steps = lr_out.shape[0]
+    scaled = getattr(spec, "_step_scaled_table", None)
+    step_table = None if scaled is None or num_steps == 0 else scaled(start, num_steps)
+    if step_table is not None:
+        return _precompute_step_scaled(spec, step_table, start, lr_out, momentum_out)
     table = spec._cycle_table(start, num_steps)
     for quantity, dst in zip(spec.QUANTITIES, (lr_out, momentum_out), strict=True):
         if dst is None or num_steps == 0:
@@ -526,3 +599,33 @@ def precompute_into(spec: Spec, start: int, lr_out: np.ndarray, momentum_out: np
                 table.first_offset,
                 _CAN_STREAM and groups == 1 and dst.nbytes >= _STREAM_BYTES,
             )
+    return False
+
+
+def _precompute_step_scaled(
+    spec: Spec, table: Any, start: int, lr_out: np.ndarray, momentum_out: np.ndarray | None
+) -> bool:
+    """``precompute_into`` for a custom ``scale_fn`` in "iterations" mode: ``_fill_step_scaled``."""
+    groups = 1 if spec.groups is None else spec.groups
+    for quantity, dst in zip(spec.QUANTITIES, (lr_out, momentum_out), strict=True):
+        if dst is None:
+            continue
+        low, delta = spec._endpoints(quantity)
+        with _parallel_section():
+            bad = _fill_step_scaled(
+                dst.reshape(-1),
+                groups,
+                np.ascontiguousarray(table.row(delta)).reshape(-1),
+                np.ascontiguousarray(np.broadcast_to(low, (groups,)), dtype=np.float64),
+                table.period,
+                table.first_offset,
+                start,
+                spec.scale_fn,  # type: ignore[attr-defined]  # a CyclicLR: it has a _step_scaled_table
+                _CAN_STREAM and groups == 1 and dst.nbytes >= _STREAM_BYTES,
+            )
+        if bad.any():
+            flat = dst.reshape(len(dst), -1)
+            step = start + int(np.argwhere(~np.isfinite(flat))[0][0])
+            spec(step)  # the Python path names scale_fn, its argument and its value
+            raise ValueError(f"scale_fn gave a non-finite {quantity} at step {step}")
+    return True
