@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import timeit
 import warnings
 from collections.abc import Callable
 from functools import partial
@@ -51,6 +52,7 @@ def precompute_rows() -> list[Row]:
         ours = best_of(lambda: spec.precompute(NUM_STEPS, backend=backend, out=(lr, momentum)))
         rows.append(Row(f"precompute 10M, triangular, lr+momentum, {backend}", ours, "fill 2 preallocated arrays", fill_two))
     rows += exp_range_rows(lr, momentum)
+    rows += scale_fn_rows(lr)
     ours = best_of(lambda: cyclr.CyclicLR(cycle_momentum=False).precompute(NUM_STEPS))
     rows.append(Row("precompute 10M, triangular, numpy, allocating", ours, "fill 1 preallocated array", fill))
     return rows
@@ -77,9 +79,8 @@ def paired_medians(
 
 
 def exp_range_rows(lr: np.ndarray, momentum: np.ndarray) -> list[Row]:
-    """exp_range precompute against the fill (medians of interleaved pairs) and lr_at against torch."""
-    import torch
-
+    """exp_range precompute against the fill (medians of interleaved pairs), and each family's lr_at
+    against torch (``scalar_family_rows``)."""
     rows = []
     fill = lambda: lr.fill(1.0)  # noqa: E731
     fill_two = lambda: (lr.fill(1.0), momentum.fill(1.0))  # noqa: E731
@@ -94,17 +95,99 @@ def exp_range_rows(lr: np.ndarray, momentum: np.ndarray) -> list[Row]:
             )
             what = f"precompute 10M, exp_range, {quantities}, {backend} (median; ratio noise ±{noise:.0%})"
             rows.append(Row(what, ours, peer_name, theirs, goal))
-    spec = cyclr.CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=2000, mode="exp_range", gamma=0.99994)
+    return rows + scalar_family_rows()
+
+
+ROUNDS = 41  # interleaved rounds per paired scalar row; the median decides, the ratio's spread is the noise
+PER_ROUND = 20_000
+
+
+def paired_per_call(ours: str, peer: str, namespace: dict) -> tuple[float, float, float]:
+    """Seconds per call of the statements ``ours`` and ``peer``: medians of ``ROUNDS`` interleaved rounds
+    of ``PER_ROUND`` calls, and the noise of their ratio (as ``paired_medians``)."""
+    timers = [timeit.Timer(ours, globals=namespace), timeit.Timer(peer, globals=namespace)]
+    mine, theirs = [], []
+    for timer in timers:
+        timer.timeit(PER_ROUND // 10)
+    for _ in range(ROUNDS):
+        theirs.append(timers[1].timeit(PER_ROUND) / PER_ROUND)
+        mine.append(timers[0].timeit(PER_ROUND) / PER_ROUND)
+    ratios = np.array(mine) / np.array(theirs)
+    low, middle, high = np.percentile(ratios, [10, 50, 90])
+    return float(np.median(mine)), float(np.median(theirs)), float((high - low) / 2 / middle)
+
+
+def _torch_step(make: Callable[[object], object]) -> Callable[[], object]:
+    import torch
+
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1, momentum=0.9)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        scheduler = torch.optim.lr_scheduler.CyclicLR(
-            optimizer, base_lr=0.001, max_lr=0.006, step_size_up=2000, mode="exp_range", gamma=0.99994
-        )
-        torch_step = per_call("step()", namespace={"step": scheduler.step})
-    ours = per_call("lr_at(step)", namespace={"lr_at": spec.lr_at, "step": 123_457})
-    peer_name = "torch CyclicLR(mode='exp_range').step()"
-    rows.append(Row("spec.lr_at(step), exp_range, Python int", ours, peer_name, torch_step, ">= 10x faster"))
+        scheduler = make(optimizer)
+        optimizer.step()
+        scheduler.step()  # type: ignore[attr-defined]
+    return scheduler.step  # type: ignore[attr-defined, no-any-return]
+
+
+def _scale_decay(step: int) -> float:
+    """A custom scale_fn for "iterations" mode: exp_range's own scale, ``0.99994 ** step``."""
+    return 0.99994**step
+
+
+def scalar_family_rows() -> list[Row]:
+    """``spec.lr_at(int)`` per family against torch's ``step()`` of the same schedule, paired medians
+    (the scalar hot path is one flat function for every family: each must stay ahead)."""
+    import torch
+
+    sched = torch.optim.lr_scheduler
+    clr = {"base_lr": 0.001, "max_lr": 0.006, "step_size_up": 2000}
+    exp = {**clr, "mode": "exp_range", "gamma": 0.99994}
+    custom = {**clr, "scale_fn": _scale_decay, "scale_mode": "iterations"}
+    cases = [
+        ("exp_range", cyclr.CyclicLR(**exp), lambda o: sched.CyclicLR(o, **exp),
+         "torch CyclicLR(mode='exp_range').step()", ">= 10x faster"),
+        ("triangular", cyclr.CyclicLR(**clr), lambda o: sched.CyclicLR(o, **clr),
+         "torch CyclicLR.step()", ""),
+        ("custom scale_fn (iterations)", cyclr.CyclicLR(**custom), lambda o: sched.CyclicLR(o, **custom),
+         "torch CyclicLR(scale_fn, 'iterations').step()", ""),
+        ("one-cycle", cyclr.OneCycleLR(max_lr=0.01, total_steps=10**9),
+         lambda o: sched.OneCycleLR(o, max_lr=0.01, total_steps=10**9), "torch OneCycleLR.step()", ""),
+        ("SGDR", cyclr.CosineAnnealingWarmRestarts(base_lr=0.1, T_0=1000, T_mult=2),
+         lambda o: sched.CosineAnnealingWarmRestarts(o, T_0=1000, T_mult=2),
+         "torch CosineAnnealingWarmRestarts.step()", ""),
+    ]
+    rows = []
+    for what, spec, make, peer_name, goal in cases:
+        namespace = {"lr_at": spec.lr_at, "step": 123_457, "torch_step": _torch_step(make)}
+        ours, theirs, noise = paired_per_call("lr_at(step)", "torch_step()", namespace)
+        label = f"spec.lr_at(step), {what}, Python int (median of {ROUNDS}; ratio noise ±{noise:.0%})"
+        rows.append(Row(label, ours, peer_name, theirs, goal))
+    return rows
+
+
+def scale_fn_rows(lr: np.ndarray) -> list[Row]:
+    """A jitted custom scale_fn in "iterations" mode, precompute on numba: against the fill and against
+    the built-in exp_range (the same scale, ``0.99994**step``, factored), paired medians. The custom one
+    runs the user's code once per step; how much that costs is the code's own."""
+    import numba
+
+    decay = numba.njit(_scale_decay)
+    constant = numba.njit(lambda step: 0.5)
+    builtin = cyclr.CyclicLR(mode="exp_range", gamma=0.99994, cycle_momentum=False)
+    fill = lambda: lr.fill(1.0)  # noqa: E731
+    rows = []
+    for what, scale_fn in (("0.99994**step", decay), ("a constant 0.5", constant)):
+        spec = cyclr.CyclicLR(scale_fn=scale_fn, scale_mode="iterations", cycle_momentum=False)
+        run = partial(spec.precompute, NUM_STEPS, backend="numba", out=(lr, None))
+        for peer, peer_name in (
+            (fill, "fill 1 preallocated array"),
+            (partial(builtin.precompute, NUM_STEPS, backend="numba", out=(lr, None)),
+             "precompute 10M, built-in exp_range, numba"),
+        ):
+            ours, theirs, noise = paired_medians(run, peer)
+            label = (f"precompute 10M, jitted scale_fn = {what} (iterations), lr only, numba "
+                     f"(median; ratio noise ±{noise:.0%})")
+            rows.append(Row(label, ours, peer_name, theirs))
     return rows
 
 
