@@ -98,20 +98,27 @@ def exp_range_rows(lr: np.ndarray, momentum: np.ndarray) -> list[Row]:
     return rows + scalar_family_rows()
 
 
-ROUNDS = 41  # interleaved rounds per paired scalar row; the median decides, the ratio's spread is the noise
-PER_ROUND = 20_000
+ROUNDS = 301  # interleaved rounds per paired scalar row; the median decides, the ratio's spread is the noise
+ROUND_SECONDS = 0.00025  # each side's round lasts about this long: short, so that most rounds fit between
+# preemptions on a busy machine, and equal, so that preemption hits both sides alike
 
 
 def paired_per_call(ours: str, peer: str, namespace: dict) -> tuple[float, float, float]:
-    """Seconds per call of the statements ``ours`` and ``peer``: medians of ``ROUNDS`` interleaved rounds
-    of ``PER_ROUND`` calls, and the noise of their ratio (as ``paired_medians``)."""
+    """Seconds per call of the statements ``ours`` and ``peer``: medians of ``ROUNDS`` interleaved rounds,
+    and the noise of their ratio (as ``paired_medians``).
+
+    Each side's round is sized to last about ``ROUND_SECONDS``: with equal call counts the slower side's
+    longer rounds would be preempted more often on a busy machine, which biases the ratio.
+    """
     timers = [timeit.Timer(ours, globals=namespace), timeit.Timer(peer, globals=namespace)]
-    mine, theirs = [], []
+    numbers = []
     for timer in timers:
-        timer.timeit(PER_ROUND // 10)
+        estimate = min(timer.repeat(repeat=5, number=200)) / 200
+        numbers.append(max(1, round(ROUND_SECONDS / estimate)))
+    mine, theirs = [], []
     for _ in range(ROUNDS):
-        theirs.append(timers[1].timeit(PER_ROUND) / PER_ROUND)
-        mine.append(timers[0].timeit(PER_ROUND) / PER_ROUND)
+        theirs.append(timers[1].timeit(numbers[1]) / numbers[1])
+        mine.append(timers[0].timeit(numbers[0]) / numbers[0])
     ratios = np.array(mine) / np.array(theirs)
     low, middle, high = np.percentile(ratios, [10, 50, 90])
     return float(np.median(mine)), float(np.median(theirs)), float((high - low) / 2 / middle)
