@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import inspect
+import weakref
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import Any, ClassVar, NamedTuple, Union
@@ -61,11 +63,13 @@ class _hot_path:  # noqa: N801  # used as a decorator
 
     The method is the general path (any step: checked, arrays, limits). On an instance, the attribute is
     instead the spec's formula rewritten by ``cyclr._inline.inline`` with a guard in front: a
-    non-negative Python int runs the formula's body directly, anything else calls the method. The values
-    are the method's, bit for bit; the call chain ``lr_at -> closure -> minimum`` becomes one call. Like
-    a ``cached_property`` the function is kept in the instance's ``__dict__``, which nothing saves,
-    pickles or compares (``__reduce__`` rebuilds from ``to_dict``, ``==`` compares the fields). A
-    subclass that overrides the method keeps its override; on the class, the attribute is the method.
+    non-negative Python int runs the formula's body directly, anything else calls the method (through
+    ``_Fallback``). The values are the method's, bit for bit; the call chain ``lr_at -> closure ->
+    minimum`` becomes one call. Like a ``cached_property`` the function is kept in the instance's
+    ``__dict__``, which nothing saves, pickles or compares (``__reduce__`` rebuilds from ``to_dict``,
+    ``==`` compares the fields); it holds the spec weakly, so a spec is still freed as soon as it is
+    unused (no reference cycle). A subclass that overrides the method keeps its override; on the class,
+    the attribute is the method.
     """
 
     def __init__(self, quantity: str) -> None:
@@ -75,6 +79,8 @@ class _hot_path:  # noqa: N801  # used as a decorator
         self.method = method
         self.__doc__ = method.__doc__
         self.__wrapped__ = method
+        signature = inspect.signature(method)
+        self.signature = signature.replace(parameters=list(signature.parameters.values())[1:])
         return self
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -91,14 +97,39 @@ class _hot_path:  # noqa: N801  # used as a decorator
                 break
         formula = instance._python_formulas[self.quantity]
         make = None if formula is None else inline(formula, guarded=True)
-        if make is None:  # nothing to flatten: the method itself, kept so that this runs once
+        if make is None:  # nothing to flatten: the method itself (a cycle through the bound method, once)
             instance.__dict__[self.name] = bound
             return bound
-        fast = make(bound)
+        fast = make(_Fallback(instance, self.method))
         fast.__name__, fast.__qualname__ = self.name, f"{type(instance).__qualname__}.{self.name}"
-        fast.__doc__, fast.__wrapped__ = self.method.__doc__, bound
+        fast.__doc__, fast.__signature__ = self.method.__doc__, self.signature
         instance.__dict__[self.name] = fast
         return fast
+
+
+class _Fallback:
+    """The general path behind a flat ``lr_at``: ``method(spec, step)``, holding the spec weakly.
+
+    A flat function may outlive its spec (``f = CyclicLR(...).lr_at``): then an equal spec, rebuilt once
+    from the constructor arguments kept here, answers instead.
+    """
+
+    __slots__ = ("reference", "cls", "arguments", "method", "twin")
+
+    def __init__(self, spec: Spec, method: Callable[..., Any]) -> None:
+        self.reference = weakref.ref(spec)
+        self.cls = type(spec)
+        self.arguments = {name: getattr(spec, name) for name in _parameter_names(type(spec))}
+        self.method = method
+        self.twin: Spec | None = None
+
+    def __call__(self, step: Any) -> Any:
+        spec = self.reference()
+        if spec is None:
+            if self.twin is None:
+                self.twin = _rebuild(self.cls, self.arguments)
+            spec = self.twin
+        return self.method(spec, step)
 
 
 class Spec:

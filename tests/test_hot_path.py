@@ -226,3 +226,30 @@ def lambda_free_min(minimum):
         return minimum(step, 1.0)
 
     return value
+
+
+def test_a_used_spec_is_freed_at_once_no_reference_cycle():
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        spec = fresh(SPECS["exp_range"])
+        spec.lr_at(3), spec.momentum_at(3), spec.lr_at([1, 2])
+        reference = weakref.ref(spec)
+        del spec
+        assert reference() is None  # freed by its reference count, without the cycle collector
+    finally:
+        gc.enable()
+
+
+def test_the_flat_function_outlives_its_spec():
+    lr_at = fresh(SPECS["one-cycle"]).lr_at  # the spec itself is gone at once
+    expected = SPECS["one-cycle"]
+    assert lr_at(5) == expected.lr_at(5)
+    assert np.array_equal(lr_at(np.arange(6)), expected.lr_at(np.arange(6)))
+    with pytest.raises(ValueError, match="step"):
+        lr_at(-1)
+    import inspect
+
+    assert list(inspect.signature(lr_at).parameters) == ["step"]
