@@ -24,8 +24,11 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
 
 try:
     import jax
@@ -35,8 +38,8 @@ except ImportError as error:
     raise ImportError(f'cyclr.jax needs JAX and optax: pip install "cyclr[jax]" ({error})') from error
 
 from . import _adapter
-from ._float32 import Tensors, call_user, check_int32_counts, evaluate, float32_ops
-from ._ops import Ops
+from ._float32 import INT32_MAX, Int, Tensors, call_user, check_int32_counts, evaluate, float32_ops
+from ._ops import Ops, int64_table, where_lookup
 from ._spec import Spec
 
 __all__ = ["lr_schedule", "momentum_schedule"]
@@ -57,23 +60,118 @@ TENSORS = Tensors(
     opaque=lax.optimization_barrier,
 )
 """JAX's float32/int32 tensor functions, for ``cyclr._float32``."""
-FLOAT32 = float32_ops(TENSORS)
-"""Exact int32 steps and double-float32 values (see ``cyclr._float32``): the default."""
+
+WHERE_CHAIN_MAX = 8
+"""Up to this many boundaries a join finds its piece by a chain of ``where`` (cheapest for a few); from
+more on by ``jnp.searchsorted``, whose size and compile time grow with ``log2`` of the table, not with it."""
+
+
+def _searchsorted(table: Any, results: Any, step: Any) -> Any:
+    return jnp.asarray(results)[jnp.searchsorted(jnp.asarray(table), step, side="right")]
+
+
+def _lookup64(boundaries: Sequence[int], values: Sequence[int]) -> Callable[[Any], Any]:
+    """``Ops.lookup`` on int64 steps: a chain of ``where`` for a few boundaries, else a binary search."""
+    if len(boundaries) <= WHERE_CHAIN_MAX:
+        return where_lookup(FLOAT64, boundaries, values)
+    table, results = int64_table(boundaries, values)
+    return lambda step: _searchsorted(table, results, step)
+
+
+def _lookup32(boundaries: Sequence[int], values: Sequence[int]) -> Callable[[Any], Any]:
+    """``Ops.lookup`` on ``Int`` (int32) steps: boundaries past int32, which no count reaches, dropped."""
+    if len(boundaries) <= WHERE_CHAIN_MAX:
+        return where_lookup(FLOAT32, boundaries, values)
+    kept = [boundary for boundary in boundaries if boundary <= INT32_MAX]
+    table = np.array(kept, dtype=np.int32)
+    results = np.array([min(value, INT32_MAX) for value in values[: len(kept) + 1]], dtype=np.int32)
+    return lambda step: Int(TENSORS, _searchsorted(table, results, step.value))
+
+
+FLOAT32 = float32_ops(TENSORS)._replace(lookup=_lookup32)
+"""Exact int32 steps and double-float32 values (see ``cyclr._float32``): on TPUs (no float64), and
+wherever ``FLOAT64_BACKENDS`` does not name the backend."""
+
+
+# -- float64 inside a float32 program --------------------------------------------------------------------
+
+FLOAT64_BACKENDS = ("cpu", "gpu")
+"""Backends (``jax.default_backend()``) where a float32 schedule computes in float64 and rounds once.
+TPUs have no native float64: there the schedule computes in double-float32 (``FLOAT32``)."""
+
+COS_ARGUMENT_MAX = 2.0**30 * math.pi
+"""``_cos64`` reduces its argument exactly for ``|x| <= COS_ARGUMENT_MAX`` (``|k| < 2**31`` quarter turns).
+cyclr's formulas take the cosine of ``pi`` times a position within a cycle, a few ``pi`` at most."""
+
+# pi/2 as three 22-bit parts and the rest: k * part is exact for |k| < 2**31 (22 + 31 <= 53 bits).
+_HALF_PI = (1.570796012878418, 3.139164164167596e-07, 6.223371969669989e-14, 2.0222662487959506e-21)
+# fdlibm's minimax polynomials on |r| <= pi/4 (k_cos.c, k_sin.c): cos r = 1 - r**2/2 + r**4 C(r**2) and
+# sin r = r + r**3 S(r**2), each within 2**-58 of the function.
+_COS_C = (
+    4.16666666666666019037e-02,
+    -1.38888888888741095749e-03,
+    2.48015872894767294178e-05,
+    -2.75573143513906633035e-07,
+    2.08757232129817482790e-09,
+    -1.13596475577881948265e-11,
+)
+_SIN_S = (
+    -1.66666666666666324348e-01,
+    8.33333333332248946124e-03,
+    -1.98412698298579493134e-04,
+    2.75573137070700676789e-06,
+    -2.50507602534068634195e-08,
+    1.58969099521155010221e-10,
+)
+
+
+def _horner(coefficients: tuple[float, ...], z: Any) -> Any:
+    result = coefficients[-1]
+    for c in coefficients[-2::-1]:
+        result = result * z + c
+    return result
+
+
+def _cos64(x: Any) -> Any:
+    """``cos(x)`` in float64, to about ``2**-52`` relative to ``max(|cos x|, 2**-60)``.
+
+    XLA's own cosine costs ten times as much on CPU. Cody and Waite's reduction ``x = k * pi/2 + r``
+    with ``pi/2`` in four parts is exact to ``2**-52 |r|`` for ``|x| <= COS_ARGUMENT_MAX`` (each product
+    ``k * part`` is exact, and each subtraction is exact or rounds at the scale of ``r``); then fdlibm's
+    polynomials for ``cos r`` and ``sin r`` on ``|r| <= pi/4``, and the quadrant ``k mod 4`` picks
+    ``cos r, -sin r, -cos r`` or ``sin r``. A Python number gets C's ``cos``.
+    """
+    if isinstance(x, (int, float, np.number, np.ndarray)):
+        return math.cos(x) if np.ndim(x) == 0 else np.cos(x)
+    x = jnp.asarray(x, dtype=jnp.float64)
+    k = lax.round(x * (2 / math.pi), lax.RoundingMethod.TO_NEAREST_EVEN)
+    r = x
+    for part in _HALF_PI:
+        r = r - k * part
+    z = r * r
+    cosine = 1.0 + z * (-0.5 + z * _horner(_COS_C, z))
+    sine = r + (r * z) * _horner(_SIN_S, z)
+    quadrant = k.astype(jnp.int64)
+    value = lax.select(lax.bitwise_and(quadrant, 1) == 1, sine, cosine)
+    negative = lax.bitwise_and(lax.shift_right_arithmetic(quadrant + 1, jnp.int64(1)), 1) == 1  # 1, 2
+    return lax.select(negative, -value, value)
 
 
 FLOAT64 = Ops(
     minimum=jnp.minimum,
     maximum=jnp.maximum,
     where=jnp.where,
-    cos=jnp.cos,
+    cos=_cos64,
     log=jnp.log,
     floor=lambda x: jnp.floor(x).astype(jnp.int64),
     ldexp=jnp.ldexp,
     # A float exponent: XLA's pow, as C's. (An integer exponent would be squared and multiplied.)
     power=lambda x, y: jnp.power(x, jnp.asarray(y, dtype=jnp.float64)),
     apply=lambda fn, x: call_user("JAX", fn, x),
+    lookup=lambda boundaries, values: _lookup64(boundaries, values),
 )
-"""Plain ``jax.numpy`` on int64 steps and float64 values, used when ``jax_enable_x64`` is on."""
+"""``jax.numpy`` on int64 steps and float64 values: with ``jax_enable_x64`` on, and inside a float32
+schedule on the ``FLOAT64_BACKENDS`` (then rounded to float32 once)."""
 
 
 def lr_schedule(spec: Spec, *, group: int | None = None) -> Schedule:
@@ -155,6 +253,10 @@ def _schedule(caller: str, spec: Spec, quantity: str, group: int | None) -> Sche
         steps = count[..., None] if grouped else count
         if jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64:  # jax_enable_x64 is on
             value = formula64(steps.astype(jnp.int64)) + jnp.zeros(steps.shape, jnp.float64)
+        elif jax.default_backend() in FLOAT64_BACKENDS:
+            with jax.enable_x64(True):  # float64 inside this float32 program, rounded once on the way out
+                wide = steps.astype(jnp.int64)
+                value = (formula64(wide) + jnp.zeros(wide.shape, jnp.float64)).astype(jnp.float32)
         else:
             value = evaluate(TENSORS, formula32, steps.astype(jnp.int32))
         return value if group is None else value[..., group]
