@@ -170,7 +170,8 @@ def train_step_rows(blocks: int = BLOCKS, steps: int = STEPS_PER_BLOCK) -> list[
         momentum = "momentum" if spec.has_momentum else "constant momentum"
         rows.append(
             Row(
-                f"jitted MLP step, injected lr + {momentum}, {name} ({what}: ratio {ratio:.4f} ± {noise:.4f})",
+                f"jitted MLP step, injected lr + {momentum}, {name} "
+                f"({what}: ratio {ratio:.4f} ± {noise:.4f})",
                 ratio * float(np.median(base)),  # so that the table's ratio is the median block ratio
                 "same step, injected lambda count: constant",
                 float(np.median(base)),

@@ -158,7 +158,8 @@ def rows() -> list[Row]:
         ours_time, peer_time, noise = interleaved(_call(ours), _call(peer), TURNS)
         table.append(
             Row(
-                f"jax: {what}, {NUM_COUNTS // 10**6}M counts, jitted (median of {TURNS}; ratio noise ±{noise / 2:.0f}%)",
+                f"jax: {what}, {NUM_COUNTS // 10**6}M counts, jitted "
+                f"(median of {TURNS}; ratio noise ±{noise / 2:.0f}%)",
                 ours_time,
                 peer_name,
                 peer_time,

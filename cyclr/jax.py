@@ -139,11 +139,16 @@ def _cos64(x: Any) -> Any:
     with ``pi/2`` in four parts is exact to ``2**-52 |r|`` for ``|x| <= COS_ARGUMENT_MAX`` (each product
     ``k * part`` is exact, and each subtraction is exact or rounds at the scale of ``r``); then fdlibm's
     polynomials for ``cos r`` and ``sin r`` on ``|r| <= pi/4``, and the quadrant ``k mod 4`` picks
-    ``cos r, -sin r, -cos r`` or ``sin r``. A Python number gets C's ``cos``.
+    ``cos r, -sin r, -cos r`` or ``sin r``. A Python number gets C's ``cos``. Jitted on its own, so
+    that JAX traces its forty operations once per shape, not once per schedule.
     """
     if isinstance(x, (int, float, np.number, np.ndarray)):
         return math.cos(x) if np.ndim(x) == 0 else np.cos(x)
-    x = jnp.asarray(x, dtype=jnp.float64)
+    return _cos64_array(jnp.asarray(x, dtype=jnp.float64))
+
+
+@jax.jit
+def _cos64_array(x: jax.Array) -> jax.Array:
     k = lax.round(x * (2 / math.pi), lax.RoundingMethod.TO_NEAREST_EVEN)
     r = x
     for part in _HALF_PI:
@@ -155,6 +160,41 @@ def _cos64(x: Any) -> Any:
     value = lax.select(lax.bitwise_and(quadrant, 1) == 1, sine, cosine)
     negative = lax.bitwise_and(lax.shift_right_arithmetic(quadrant + 1, jnp.int64(1)), 1) == 1  # 1, 2
     return lax.select(negative, -value, value)
+
+
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10  # fdlibm's: n * hi exact
+_EXP_TERMS = tuple(1.0 / math.factorial(j) for j in range(14))
+
+
+@jax.jit
+def _exp64(y: jax.Array) -> jax.Array:
+    """``e ** y`` in float64, to ``2**-52`` relative: ``y = n ln2 + r``, ``|r| <= ln2 / 2``, Taylor to
+    ``r**13`` (the rest is below ``2**-57``), scaled by ``2**n`` built from its bits, as two factors
+    so that the results down to the bottom of float64's range are reached. 0 below ``-746``, inf above
+    ``710``."""
+    y = jnp.clip(y, -746.0, 710.0)
+    n = lax.round(y * (1 / math.log(2)), lax.RoundingMethod.TO_NEAREST_EVEN)
+    r = (y - n * _LN2_HI) - n * _LN2_LO
+    series = _horner(_EXP_TERMS, r)
+    whole = n.astype(jnp.int64)
+    half = lax.shift_right_arithmetic(whole, jnp.int64(1))
+    factors = [
+        lax.bitcast_convert_type(lax.shift_left(e + 1023, jnp.int64(52)), jnp.float64)
+        for e in (half, whole - half)
+    ]
+    return (series * factors[0]) * factors[1]
+
+
+def _power64(base: Any, exponent: Any) -> Any:
+    """``base ** exponent``; for a constant positive base (``gamma ** count``), ``exp(exponent * log(base))``
+    with the logarithm taken by C at trace time: within ``|exponent * log(base)| * 2**-52`` relative of
+    C's ``pow``, ``2**-42`` wherever the value is a normal float32. XLA's own ``pow`` costs ten times as
+    much on CPU."""
+    if isinstance(base, (int, float, np.number)) and not isinstance(base, bool) and base > 0:
+        if base == 1:
+            return jnp.ones_like(jnp.asarray(exponent, dtype=jnp.float64))
+        return _exp64(jnp.asarray(exponent, dtype=jnp.float64) * math.log(base))
+    return jnp.power(base, jnp.asarray(exponent, dtype=jnp.float64))
 
 
 FLOAT64 = Ops(
@@ -170,8 +210,11 @@ FLOAT64 = Ops(
     apply=lambda fn, x: call_user("JAX", fn, x),
     lookup=lambda boundaries, values: _lookup64(boundaries, values),
 )
-"""``jax.numpy`` on int64 steps and float64 values: with ``jax_enable_x64`` on, and inside a float32
-schedule on the ``FLOAT64_BACKENDS`` (then rounded to float32 once)."""
+"""``jax.numpy`` on int64 steps and float64 values, with ``jax_enable_x64`` on (the values float64)."""
+
+FLOAT64_IN_FLOAT32 = FLOAT64._replace(power=_power64)
+"""``FLOAT64`` inside a float32 schedule on the ``FLOAT64_BACKENDS``: rounded to float32 once, so
+``gamma ** count`` may take the cheaper ``_power64``."""
 
 
 def lr_schedule(spec: Spec, *, group: int | None = None) -> Schedule:
@@ -244,6 +287,7 @@ def _schedule(caller: str, spec: Spec, quantity: str, group: int | None) -> Sche
     group = _adapter.check_group(spec, group, applies_to="optax applies one value to all parameters")
     formula32 = _adapter.formula(caller, spec, FLOAT32, quantity)
     formula64 = _adapter.formula(caller, spec, FLOAT64, quantity)
+    formula64_in_32 = _adapter.formula(caller, spec, FLOAT64_IN_FLOAT32, quantity)
     grouped = spec.groups is not None
 
     def schedule(count: Any) -> jax.Array:
@@ -256,7 +300,7 @@ def _schedule(caller: str, spec: Spec, quantity: str, group: int | None) -> Sche
         elif jax.default_backend() in FLOAT64_BACKENDS:
             with jax.enable_x64(True):  # float64 inside this float32 program, rounded once on the way out
                 wide = steps.astype(jnp.int64)
-                value = (formula64(wide) + jnp.zeros(wide.shape, jnp.float64)).astype(jnp.float32)
+                value = (formula64_in_32(wide) + jnp.zeros(wide.shape, jnp.float64)).astype(jnp.float32)
         else:
             value = evaluate(TENSORS, formula32, steps.astype(jnp.int32))
         return value if group is None else value[..., group]

@@ -17,7 +17,7 @@ from test_jax import ARITHMETIC, arithmetic_of, both_schedules
 
 import cyclr
 import cyclr.jax
-from cyclr.jax import _HALF_PI, COS_ARGUMENT_MAX, FLOAT64, _cos64
+from cyclr.jax import _HALF_PI, COS_ARGUMENT_MAX, FLOAT64, _cos64, _power64
 
 RNG = np.random.default_rng(1993)
 
@@ -54,6 +54,21 @@ def test_cos64_is_accurate_relative_to_its_value_up_to_the_argument_limit():
     reference = exact_cos(x)
     # The reduction is exact to 2**-51 |r| plus k * 2**-88; the series to 2**-52 of their value.
     assert np.all(np.abs(ours - reference) <= 2.0**-50 * np.abs(reference) + 2.0**-85)
+
+
+@pytest.mark.parametrize("gamma", [0.99994, 0.9, 0.5, 0.999999, 1e-3, 1.0])
+def test_power64_of_a_constant_base_is_accurate_at_every_int32_exponent(gamma):
+    exponents = np.concatenate([np.arange(100), RNG.integers(0, 2**31, 200), [2**31 - 1]]).astype(np.int64)
+    with jax.enable_x64(True):
+        ours = np.asarray(jax.jit(lambda n: _power64(gamma, n))(jnp.asarray(exponents)))
+    with mpmath.workprec(200):
+        exact = np.array([float(mpmath.mpf(gamma) ** int(n)) for n in exponents])
+    # exp(n * log(gamma)): log(gamma) and the product each round once, so the error is at most
+    # 2**-52 |n log(gamma)| + 2**-52 relative; |n log(gamma)| <= 746 while the value is a float64 > 0.
+    normal = exact > 2.0**-1000
+    assert np.all(np.abs(ours[normal] / exact[normal] - 1) <= 2.0**-52 * 748)
+    assert np.all(ours[~normal] <= 2.0**-999)
+    assert ours[0] == 1.0
 
 
 def test_cos64_of_a_python_number_is_cs_cos():
