@@ -8,11 +8,14 @@ run the core's single formula (``spec._formula``) on JAX's ops; there is no sche
 * ``optax.inject_hyperparams(optax.sgd)(learning_rate=lr_schedule(spec), momentum=momentum_schedule(spec))``:
   momentum cycled too; the same with ``optax.adam`` and ``b1=momentum_schedule(spec)`` cycles Adam's beta1.
 
-Values are float32 (JAX's default). They are computed in double-float32 arithmetic (``cyclr._float32``)
-and rounded once, so for every int32 count (up to ``2**31 - 1``, optax's saturating counter) the result
-is within 2 float32 ulps of the float64 value ``spec.lr_at(count)``; a plain float32 evaluation loses the
-position in the cycle past ``2**24`` steps and gets exp_range's ``gamma ** count`` wrong by thousands of
-ulps. With ``jax.config.update("jax_enable_x64", True)`` the values are float64, computed directly.
+Values are float32 (JAX's default). They are computed in more precision and rounded once: in float64
+inside the float32 program on CPU and GPU (``FLOAT64_BACKENDS``; 64-bit types are enabled for the
+schedule's own operations only), in double-float32 (``cyclr._float32``) on TPUs, which have no float64.
+So for every int32 count (up to ``2**31 - 1``, optax's saturating counter) the result is within 2 float32
+ulps of the float64 value ``spec.lr_at(count)`` (docs/jax.md has the error bounds); a plain float32
+evaluation loses the position in the cycle past ``2**24`` steps, gets exp_range's ``gamma ** count``
+wrong by thousands of ulps, and cancels where ``base_lr > max_lr`` or a cosine anneals to 0. With
+``jax.config.update("jax_enable_x64", True)`` the values are float64, computed directly.
 
 Examples:
     >>> import optax, cyclr, cyclr.jax
