@@ -208,3 +208,16 @@ def test_plain_float32_is_not_within_2_ulps_even_where_nothing_cancels():
         with arithmetic_of(arithmetic):
             ours = jax.jit(cyclr.jax.lr_schedule(spec))(jnp.asarray(offsets, jnp.int32))
         assert float32_ulps(ours, spec.lr_at(offsets)) <= 0.5 + 2.0**-20
+
+
+@pytest.mark.parametrize("arithmetic", ARITHMETIC)
+def test_a_long_join_finds_its_piece_by_binary_search_on_both_arithmetics(arithmetic):
+    """More than WHERE_CHAIN_MAX boundaries: jnp.searchsorted, with boundaries past int32 never reached."""
+    pieces = [cyclr.CosineAnnealingLR(0.1 + k * 1e-3, T_max=3 + k % 4) for k in range(20)]
+    boundaries = [7 * (k + 1) for k in range(17)] + [2**31 - 1, 2**40]
+    assert len(boundaries) > cyclr.jax.WHERE_CHAIN_MAX
+    spec = cyclr.join(pieces, boundaries)
+    counts = np.concatenate([np.arange(0, 140), [2**31 - 2, 2**31 - 1]]).astype(np.int32)
+    with arithmetic_of(arithmetic):
+        lr = jax.jit(cyclr.jax.lr_schedule(spec))(jnp.asarray(counts))
+    assert float32_ulps(lr, spec.lr_at(counts.astype(np.int64))) <= 0.5 + 2.0**-20
