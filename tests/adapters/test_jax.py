@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import subprocess
 import sys
@@ -29,6 +30,22 @@ from strategies import cyclic_kwargs
 import cyclr
 import cyclr.jax
 from cyclr.cyclic import MODES, WAVEFORMS
+
+
+ARITHMETIC = ["float64", "double-float32"]
+"""The two ways a float32 schedule computes: in float64, rounded once (CPU and GPU backends), and in
+double-float32 (TPUs, without float64). The backend picks one; these tests run both."""
+
+
+@contextlib.contextmanager
+def arithmetic_of(name: str):
+    """Schedules traced inside compute in ``name`` (the backend's own choice restored after)."""
+    saved = cyclr.jax.FLOAT64_BACKENDS
+    cyclr.jax.FLOAT64_BACKENDS = saved if name == "float64" else ()
+    try:
+        yield
+    finally:
+        cyclr.jax.FLOAT64_BACKENDS = saved
 
 
 def both_schedules(spec: cyclr.Spec, group: int | None = None):
@@ -77,25 +94,29 @@ SPEC_SHAPES = {
 }
 
 
+@pytest.mark.parametrize("arithmetic", ARITHMETIC)
 @pytest.mark.parametrize("waveform", WAVEFORMS)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("shape", list(SPEC_SHAPES))
-def test_every_mode_and_waveform_is_float32_exact_up_to_int32_max(shape, mode, waveform):
+def test_every_mode_and_waveform_is_float32_exact_up_to_int32_max(shape, mode, waveform, arithmetic):
     spec = cyclr.CyclicLR(mode=mode, waveform=waveform, **SPEC_SHAPES[shape])
     counts = counts_for(spec)
-    lr, momentum = both_schedules(spec)(counts)
+    with arithmetic_of(arithmetic):
+        lr, momentum = both_schedules(spec)(counts)
     assert_float32_exact(spec, counts, lr, momentum)
 
 
+@pytest.mark.parametrize("arithmetic", ARITHMETIC)
 @given(cyclic_kwargs(waveforms=True), st.lists(st.integers(0, 2**31 - 1), min_size=16, max_size=16))
-def test_random_specs_at_random_counts_are_float32_exact(kwargs, counts):
+def test_random_specs_at_random_counts_are_float32_exact(arithmetic, kwargs, counts):
     spec = cyclr.CyclicLR(**kwargs)
     counts = np.array(counts + [0, spec.step_size_up, 2**24, 2**31 - 1], dtype=np.int32)
     # Eager: each operation is compiled once for this shape and reused by every example.
-    lr = cyclr.jax.lr_schedule(spec)(counts)
+    with arithmetic_of(arithmetic):
+        lr = cyclr.jax.lr_schedule(spec)(counts)
+        momentum = cyclr.jax.momentum_schedule(spec)(counts) if spec.has_momentum else None
     assert float32_ulps(lr, spec.lr_at(counts.astype(np.int64))) <= 2
-    if spec.has_momentum:
-        momentum = cyclr.jax.momentum_schedule(spec)(counts)
+    if momentum is not None:
         # A base_momentum of 1e-12 under 0.9 cancels 2**40-fold: forgive 2**-44 of the momenta there.
         cancelling = max(spec.base_momentum, spec.max_momentum)
         assert float32_ulps(momentum, spec.momentum_at(counts.astype(np.int64)), cancelling) <= 2
@@ -120,14 +141,16 @@ def test_float32_arithmetic_alone_is_not_enough():
     assert float32_ulps(cyclr.jax.lr_schedule(triangle)(counts), exact) <= 2
 
 
+@pytest.mark.parametrize("arithmetic", ARITHMETIC)
 @pytest.mark.parametrize("waveform", WAVEFORMS)
-def test_exact_values_stay_exact(waveform):
+def test_exact_values_stay_exact(waveform, arithmetic):
     """The ends of a cycle are the spec's numbers rounded once, and a momentum falling to 0 reaches 0."""
     spec = cyclr.CyclicLR(
         base_lr=0.1, max_lr=1.0, step_size_up=3, base_momentum=0.0, max_momentum=0.9, waveform=waveform
     )
     last_peak = (2**31 - 1) // 6 * 6 + 3 - 6
-    lr, momentum = both_schedules(spec)(np.array([0, 3, 6, last_peak, last_peak + 3], dtype=np.int32))
+    with arithmetic_of(arithmetic):
+        lr, momentum = both_schedules(spec)(np.array([0, 3, 6, last_peak, last_peak + 3], dtype=np.int32))
     np.testing.assert_array_equal(lr, np.float32([0.1, 1.0, 0.1, 1.0, 0.1]))
     np.testing.assert_array_equal(momentum, np.float32([0.9, 0.0, 0.9, 0.0, 0.9]))
 
@@ -135,15 +158,17 @@ def test_exact_values_stay_exact(waveform):
 # -- jit, vmap, shapes, x64 -------------------------------------------------------------------------------
 
 
-def test_eager_jit_and_vmap_agree_bit_for_bit():
+@pytest.mark.parametrize("arithmetic", ARITHMETIC)
+def test_eager_jit_and_vmap_agree_bit_for_bit(arithmetic):
     spec = cyclr.CyclicLR(step_size_up=11, step_size_down=5, mode="exp_range", gamma=0.999, waveform="cosine")
     schedule = cyclr.jax.lr_schedule(spec)
     counts = LARGE_COUNTS
-    eager = np.asarray(schedule(counts))
-    np.testing.assert_array_equal(np.asarray(jax.jit(schedule)(counts)), eager)
-    np.testing.assert_array_equal(np.asarray(jax.vmap(schedule)(counts)), eager)
-    np.testing.assert_array_equal(np.asarray(jax.jit(jax.vmap(schedule))(counts)), eager)
-    np.testing.assert_array_equal([float(jax.jit(schedule)(int(c))) for c in counts[:4]], eager[:4])
+    with arithmetic_of(arithmetic):
+        eager = np.asarray(schedule(counts))
+        np.testing.assert_array_equal(np.asarray(jax.jit(schedule)(counts)), eager)
+        np.testing.assert_array_equal(np.asarray(jax.vmap(schedule)(counts)), eager)
+        np.testing.assert_array_equal(np.asarray(jax.jit(jax.vmap(schedule))(counts)), eager)
+        np.testing.assert_array_equal([float(jax.jit(schedule)(int(c))) for c in counts[:4]], eager[:4])
 
 
 def test_any_shape_of_counts():
@@ -193,11 +218,13 @@ def test_the_catalogue_has_every_spec_family():
     assert {type(spec).__name__ for spec in CATALOGUE.values()} >= registered_families()
 
 
+@pytest.mark.parametrize("arithmetic", ARITHMETIC)
 @pytest.mark.parametrize("name", list(CATALOGUE))
-def test_every_spec_family_is_float32_exact(name):
+def test_every_spec_family_is_float32_exact(name, arithmetic):
     spec = CATALOGUE[name]
     for group in groups_of(spec):
-        lr, momentum = both_schedules(spec, group)(CATALOGUE_STEPS)
+        with arithmetic_of(arithmetic):
+            lr, momentum = both_schedules(spec, group)(CATALOGUE_STEPS)
         assert_float32_exact(spec, CATALOGUE_STEPS, lr, momentum, group)
 
 
