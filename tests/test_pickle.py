@@ -25,6 +25,10 @@ def _specs() -> list[cyclr.Spec]:
         cyclr.warmup(cosine, 5),
         cyclr.join([cosine, cyclr.CyclicLR(cycle_momentum=False)], [10]),
         cyclr.LRRangeTest(),
+        cyclr.CosineDecay(0.1, 40, alpha=0.1, hard_restarts=True, num_cycles=2, after="zero"),
+        cyclr.CosineDecayRestarts([0.1, 0.2], 10, t_mul=1.5),
+        cyclr.warmup(cyclr.InverseSqrt(0.1, 50), 50),
+        cyclr.WarmupStableDecay(0.1, 10, 20, num_training_steps=100, warmup_type="cosine"),
     ]
 
 
