@@ -15,6 +15,7 @@ from ._spec import Spec, from_dict
 from .compose import Join, Warmup, join, warmup
 from .cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
 from .cyclic import CyclicLR
+from .decay import Constant, PolynomialDecay
 from .onecycle import OneCycleLR
 from .plotting import plot
 from .rangetest import LRRangeTest, RangeTestResult, find_lr, suggest
@@ -24,10 +25,12 @@ __version__ = "0.1.0"
 __all__ = [
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
+    "Constant",
     "CyclicLR",
     "Join",
     "LRRangeTest",
     "OneCycleLR",
+    "PolynomialDecay",
     "RangeTestResult",
     "Spec",
     "Warmup",

@@ -22,6 +22,9 @@ CATALOGUE = {
     "warmup": cyclr.warmup(cyclr.OneCycleLR(max_lr=0.1, total_steps=50), 10, 0.001),
     "range-test": cyclr.LRRangeTest(),
     "range-test-linear": cyclr.LRRangeTest(start_lr=1e-4, end_lr=1.0, num_steps=250, mode="linear"),
+    "constant": cyclr.Constant(0.01),
+    "polynomial-groups-begin": cyclr.PolynomialDecay([0.1, 0.2], 50, end_lr=[0.001, 0.01], power=2.0, begin=7),
+    "polynomial-cycle": cyclr.PolynomialDecay(0.1, 13, power=0.5, cycle=True),
     "join": cyclr.join([cyclr.CosineAnnealingLR(0.1, 20), cyclr.CosineAnnealingWarmRestarts(0.05, 7, 2)], [20]),
 }
 STEPS = np.concatenate([np.arange(300), [1000, 12345, 10**6, 2**31 - 1, 2**40 + 3]])

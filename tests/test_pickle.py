@@ -25,6 +25,8 @@ def _specs() -> list[cyclr.Spec]:
         cyclr.warmup(cosine, 5),
         cyclr.join([cosine, cyclr.CyclicLR(cycle_momentum=False)], [10]),
         cyclr.LRRangeTest(),
+        cyclr.Constant([0.1, 0.2]),
+        cyclr.PolynomialDecay(0.1, 50, end_lr=0.001, power=2.0, begin=3, cycle=True),
     ]
 
 
