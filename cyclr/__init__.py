@@ -16,6 +16,7 @@ from .compose import Join, Warmup, join, warmup
 from .cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
 from .cosine_decay import CosineDecay, CosineDecayRestarts
 from .cyclic import CyclicLR
+from .decay import Constant, PolynomialDecay
 from .inverse_sqrt import InverseSqrt
 from .onecycle import OneCycleLR
 from .plotting import plot
@@ -29,11 +30,13 @@ __all__ = [
     "CosineAnnealingWarmRestarts",
     "CosineDecay",
     "CosineDecayRestarts",
+    "Constant",
     "CyclicLR",
     "InverseSqrt",
     "Join",
     "LRRangeTest",
     "OneCycleLR",
+    "PolynomialDecay",
     "RangeTestResult",
     "Spec",
     "Warmup",

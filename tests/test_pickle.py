@@ -29,6 +29,8 @@ def _specs() -> list[cyclr.Spec]:
         cyclr.CosineDecayRestarts([0.1, 0.2], 10, t_mul=1.5),
         cyclr.warmup(cyclr.InverseSqrt(0.1, 50), 50),
         cyclr.WarmupStableDecay(0.1, 10, 20, num_training_steps=100, warmup_type="cosine"),
+        cyclr.Constant([0.1, 0.2]),
+        cyclr.PolynomialDecay(0.1, 50, end_lr=0.001, power=2.0, begin=3, cycle=True),
     ]
 
 

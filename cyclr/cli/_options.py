@@ -24,6 +24,7 @@ from .._spec import Spec, _parameter_names, from_dict
 from ..compose import warmup
 from ..cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
 from ..cyclic import CyclicLR
+from ..decay import Constant, PolynomialDecay
 from ..onecycle import OneCycleLR
 from ._usage import UsageError, fail
 
@@ -32,6 +33,8 @@ FAMILIES: dict[str, type[Spec]] = {
     "one-cycle": OneCycleLR,
     "sgdr": CosineAnnealingWarmRestarts,
     "cosine": CosineAnnealingLR,
+    "constant": Constant,
+    "polynomial": PolynomialDecay,
 }
 CONFIG_FORMATS = (".json", ".toml")
 CONFIG_LIMIT = 1 << 20  # bytes: a config is a few lines; a larger file is not one

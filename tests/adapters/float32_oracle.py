@@ -67,6 +67,9 @@ CATALOGUE = {
     "range-test-exp": LRRangeTest(start_lr=1e-7, end_lr=10.0, num_steps=100),
     "range-test-linear": LRRangeTest(start_lr=1e-4, end_lr=1.0, num_steps=50, mode="linear"),
     "warmup": cyclr.warmup(cyclr.OneCycleLR(max_lr=0.1, total_steps=50), 10, 0.001),
+    "constant": cyclr.Constant(0.01),
+    "polynomial-groups-begin": cyclr.PolynomialDecay([0.1, 0.2], 50, end_lr=[0.001, 0.01], power=2.0, begin=7),
+    "polynomial-cycle": cyclr.PolynomialDecay(0.1, 13, power=0.5, cycle=True),
     "join": cyclr.join(
         [cyclr.CosineAnnealingLR(0.1, 20), cyclr.CosineAnnealingWarmRestarts(0.05, 7, 2)], [20]
     ),
