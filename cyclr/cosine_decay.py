@@ -11,12 +11,14 @@ peak. A warmup in front is ``cyclr.warmup``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
+from fractions import Fraction
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._ops import Ops
+from ._ops import PYTHON, Ops
 from ._spec import Formula, Spec
 from ._validate import (
     INT64_MAX,
@@ -222,6 +224,39 @@ class CosineDecay(Spec):
         )
 
 
+MAX_FRACTIONAL_RESTARTS = 2048
+"""The most restarts below ``2**63`` that a fractional ``t_mul`` may have (their starts are a table)."""
+
+
+@functools.lru_cache(maxsize=256)
+def fractional_restart_starts(first_decay_steps: int, t_mul: float, end: int = INT64_MAX) -> tuple[int, ...]:
+    r"""The first step of restarts 1, 2, ... below ``end``, for a fractional ``t_mul``, exactly.
+
+    Keras' ``i = floor(log(1 + c (t_mul - 1)) / log(t_mul))`` with ``c = step / first_decay_steps`` is
+    the largest ``i`` with ``s_i <= step``, ``s_i = first_decay_steps * (t_mul**i - 1) / (t_mul - 1)``.
+    ``t_mul`` is a float, so an exact rational: restart ``i`` begins at the integer ``ceil(s_i)``, found
+    here with rational arithmetic, where a float logarithm may put a step on either side.
+
+    Raises:
+        ValueError: more than ``MAX_FRACTIONAL_RESTARTS`` restarts below ``end``.
+    """
+    growth = Fraction(t_mul)
+    starts: list[int] = []
+    power = growth
+    while True:
+        start = math.ceil(first_decay_steps * (power - 1) / (growth - 1))
+        if start > end:
+            return tuple(starts)
+        starts.append(start)
+        if len(starts) > MAX_FRACTIONAL_RESTARTS:
+            raise ValueError(
+                f"a fractional t_mul must give at most {MAX_FRACTIONAL_RESTARTS} restarts below 2**63 (their "
+                f"first steps are a table), got t_mul={t_mul} with first_decay_steps={first_decay_steps}; "
+                f"use a larger t_mul or an integer one"
+            )
+        power *= growth
+
+
 def keras_restarts_formula(
     xp: Ops, *, base: Any, first_decay_steps: int, t_mul: float, m_mul: float, alpha: float
 ) -> Formula:
@@ -229,19 +264,20 @@ def keras_restarts_formula(
 
     ``i`` is the restart and ``x`` the fraction of it done. With an integer ``t_mul`` restarts begin at
     SGDR's steps ``first_decay_steps * (t_mul**i - 1) / (t_mul - 1)``, located with integers
-    (``cyclr.cosine.warm_restarts_position``): exact at any step. With a fractional ``t_mul`` the
-    restart starts are not integers; ``i`` and ``x`` are then Keras' own float formula, in float64::
-
-        c = step / first_decay_steps
-        i = floor(log(1 - c * (1 - t_mul)) / log(t_mul)),   x = (c - (1 - t_mul**i) / (1 - t_mul)) / t_mul**i
+    (``cyclr.cosine.warm_restarts_position``): exact at any step. With a fractional ``t_mul`` the restart
+    is found in the exact table of ``fractional_restart_starts`` and the fraction is Keras' float
+    formula, ``x = (c - (1 - t_mul**i) / (1 - t_mul)) / t_mul**i`` with ``c = step / first_decay_steps``.
     """
     cos, log, floor, power, maximum = xp.cos, xp.log, xp.floor, xp.power, xp.maximum
     F = first_decay_steps
     pi = math.pi
     whole = float(t_mul).is_integer()
+    log_mult = math.log(t_mul) if t_mul > 1 else 1.0
     if whole and t_mul > 1:
         position = xp.jit(warm_restarts_position(xp, T_0=F, T_mult=int(t_mul)))
-    log_mult = math.log(t_mul) if t_mul > 1 else 1.0
+    if not whole:
+        starts = fractional_restart_starts(F, t_mul)
+        restart_of = xp.step_function(starts, list(range(len(starts) + 1)))
 
     def flat(step: Any) -> tuple[Any, Any]:
         restart = step // F
@@ -254,10 +290,9 @@ def keras_restarts_formula(
         return restart, t_cur / (F * (grown * 1.0))
 
     def geometric(step: Any) -> tuple[Any, Any]:
-        completed = step / F
-        restart = floor(log(1.0 - completed * (1.0 - t_mul)) / log_mult)
+        restart = restart_of(step)
         grown = power(t_mul, restart * 1.0)
-        return restart, (completed - (1.0 - grown) / (1.0 - t_mul)) / grown
+        return restart, (step / F - (1.0 - grown) / (1.0 - t_mul)) / grown
 
     restart_and_fraction = xp.jit(flat if t_mul == 1.0 else integral if whole else geometric)
     decaying = m_mul != 1.0
@@ -267,7 +302,27 @@ def keras_restarts_formula(
         peak = 0.5 * power(m_mul, maximum(restart, 0) * 1.0) if decaying else 0.5
         return base * ((1.0 - alpha) * (peak * (1.0 + cos(pi * fraction))) + alpha)
 
-    return value
+    if xp is not PYTHON or t_mul == 1.0:
+        return value
+
+    def python_value(step: int) -> Any:
+        if step <= INT64_MAX:
+            return value(step)
+        if whole:  # Python ints past int64: the restart's length as an integer (a float may overflow)
+            t_cur, grown = position(step)
+            restart = round(math.log(grown) / log_mult)
+            peak = 0.5 * math.pow(m_mul, restart) if decaying else 0.5
+            return base * ((1.0 - alpha) * (peak * (1.0 + math.cos(pi * (t_cur / (F * grown))))) + alpha)
+        # Beyond the table (Python ints only): the restart by exact rational comparisons.
+        growth, restart = Fraction(t_mul), len(starts)
+        while math.ceil(F * (growth ** (restart + 1) - 1) / (growth - 1)) <= step:
+            restart += 1
+        grown = float(growth**restart) if restart < 1700 else math.inf
+        fraction = float(Fraction(step, F) * (growth - 1) - (growth**restart - 1)) / ((t_mul - 1.0) * grown)
+        peak = 0.5 * math.pow(m_mul, restart) if decaying else 0.5
+        return base * ((1.0 - alpha) * (peak * (1.0 + math.cos(pi * fraction))) + alpha)
+
+    return python_value
 
 
 @dataclass(frozen=True)
@@ -290,17 +345,22 @@ class CosineDecayRestarts(Spec):
         m_mul: each restart's peak is ``m_mul`` times the previous one (a real in [0, 1]; Keras' 1.0).
         alpha: the floor as a fraction of ``base_lr``, in [0, 1].
 
-    Limits: with an integer ``t_mul`` (2.0 is one) the restarts are placed with integers, exactly, at
-    every step: an integer ``t_mul`` must be at most ``first_decay_steps``, where SGDR's int64
-    arithmetic is exact for every int64 step (JAX/Keras: while ``first_decay_steps * t_mul < 2**31``). A fractional ``t_mul`` puts restarts at non-integer positions;
-    cyclr then evaluates Keras' own float formula in float64, and agrees with Keras run in float64 to
-    1e-12 except at a step where both formulas land within rounding of a restart (Keras' float32
-    run misplaces such restarts too). See docs/limits.md.
+    Limits: the restarts are placed exactly at every step. With an integer ``t_mul`` (2.0 is one)
+    they are SGDR's, located with integers; it must be at most ``first_decay_steps``, where that int64
+    arithmetic is exact for every int64 step (under JAX/Keras, int32: while ``first_decay_steps * t_mul
+    < 2**31``). With a fractional ``t_mul`` restart ``i`` begins at the integer
+    ``ceil(first_decay_steps * (t_mul**i - 1) / (t_mul - 1))``, computed once with rational arithmetic
+    (``fractional_restart_starts``) and looked up; Keras' float ``floor(log(...))`` can put a step
+    that lies exactly on a restart on either side (its float32 run often does). The fraction of the
+    restart is Keras' float formula, so values agree with Keras in float64 to 1e-12 of ``base_lr``.
+    A fractional ``t_mul`` may have at most 2,048 restarts below ``2**63`` (``t_mul >= 1.0216`` or
+    so). See docs/limits.md.
 
     Raises:
         TypeError: a parameter has the wrong type.
         ValueError: ``first_decay_steps < 1`` or ``>= 2**63``; ``t_mul < 1`` (periods that shrink end
-            in infinitely many restarts before a finite step), an integer ``t_mul > first_decay_steps``;
+            in infinitely many restarts before a finite step), an integer ``t_mul > first_decay_steps``,
+            a fractional ``t_mul`` with more than 2,048 restarts below ``2**63``;
             ``m_mul`` or ``alpha`` outside [0, 1]; NaN/inf/negative rates.
 
     Examples:
@@ -327,6 +387,8 @@ class CosineDecayRestarts(Spec):
                 f"an integer t_mul must be <= first_decay_steps ({F}): restarts are then located with "
                 f"int64 arithmetic that is exact at every step (see docs/limits.md), got {show(self.t_mul)}"
             )
+        if not t_mul.is_integer():
+            fractional_restart_starts(F, t_mul)  # the table, and its size checked, now
         object.__setattr__(self, "t_mul", t_mul)
         object.__setattr__(self, "m_mul", check_real("m_mul", self.m_mul, minimum=0.0, maximum=1.0))
         object.__setattr__(self, "alpha", check_real("alpha", self.alpha, minimum=0.0, maximum=1.0))

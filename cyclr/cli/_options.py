@@ -23,9 +23,12 @@ from typing import Any
 from .._spec import Spec, _parameter_names, from_dict
 from ..compose import warmup
 from ..cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
+from ..cosine_decay import CosineDecay, CosineDecayRestarts
 from ..cyclic import CyclicLR
 from ..decay import Constant, PolynomialDecay
+from ..inverse_sqrt import InverseSqrt
 from ..onecycle import OneCycleLR
+from ..wsd import WarmupStableDecay
 from ._usage import UsageError, fail
 
 FAMILIES: dict[str, type[Spec]] = {
@@ -35,6 +38,10 @@ FAMILIES: dict[str, type[Spec]] = {
     "cosine": CosineAnnealingLR,
     "constant": Constant,
     "polynomial": PolynomialDecay,
+    "cosine-decay": CosineDecay,
+    "cosine-decay-restarts": CosineDecayRestarts,
+    "inverse-sqrt": InverseSqrt,
+    "wsd": WarmupStableDecay,
 }
 CONFIG_FORMATS = (".json", ".toml")
 CONFIG_LIMIT = 1 << 20  # bytes: a config is a few lines; a larger file is not one

@@ -72,7 +72,8 @@ def _name(name: Any) -> str:
     """transformers' ``SchedulerType(name)``: a name or the enum (its value is the name)."""
     value = getattr(name, "value", name)
     if not isinstance(value, str) or value not in NAMES:
-        raise ValueError(f"{show(value)} is not a valid SchedulerType, please select one of {list(NAMES)}")
+        shown = value if isinstance(value, str) else show(value)
+        raise ValueError(f"{shown} is not a valid SchedulerType, please select one of {list(NAMES)}")
     return value
 
 

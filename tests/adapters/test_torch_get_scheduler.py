@@ -140,6 +140,8 @@ def test_schedulertype_names_are_accepted():
         arguments = dict(num_warmup_steps=2, num_training_steps=20)
         if member.value == "warmup_stable_decay":
             arguments["scheduler_specific_kwargs"] = {"num_decay_steps": 5}
+        if "min_lr" in member.value:
+            arguments["scheduler_specific_kwargs"] = {"min_lr_rate": 0.1}
         assert get_scheduler(member, make_optimizer(), **arguments).spec == get_scheduler(
             member.value, make_optimizer(), **arguments
         ).spec
