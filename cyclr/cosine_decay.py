@@ -35,6 +35,7 @@ from .cosine import warm_restarts_position
 AFTER = ("hold", "continue", "zero")
 _TINY = 2.0**-100  # below every nonzero 0.5 * (1 + cos(x)) (>= 2**-54), and a normal float32
 _INT64 = " (the NumPy and numba paths hold it in int64)"
+_INT32_PRODUCTS = 2**31  # integer products beyond this wrap under JAX/Keras (int32): take the float form
 
 
 def cosine_decay_formula(
@@ -66,7 +67,7 @@ def cosine_decay_formula(
     D = decay_steps
     half_waves = 2.0 * num_cycles
     if hard_restarts:
-        integral = num_cycles.is_integer() and num_cycles * D <= INT64_MAX
+        integral = num_cycles.is_integer() and num_cycles * D < _INT32_PRODUCTS
         cycles = int(num_cycles) if integral else 0
         scale = math.pi
     else:
@@ -224,6 +225,14 @@ class CosineDecay(Spec):
         )
 
 
+def sgdr_restarts(first_decay_steps: int, t_mul: float) -> bool:
+    """Whether the restarts are SGDR's integer closed form: an integer ``t_mul > 1`` whose integers
+    (``first_decay_steps * t_mul`` at most) fit int32 and stay exact for every int64 step
+    (``t_mul <= first_decay_steps``); the other restarts are located in an exact table."""
+    integer = t_mul > 1 and float(t_mul).is_integer()
+    return integer and t_mul <= first_decay_steps and first_decay_steps * t_mul < _INT32_PRODUCTS
+
+
 MAX_FRACTIONAL_RESTARTS = 2048
 """The most restarts below ``2**63`` that a fractional ``t_mul`` may have (their starts are a table)."""
 
@@ -271,11 +280,11 @@ def keras_restarts_formula(
     cos, log, floor, power, maximum = xp.cos, xp.log, xp.floor, xp.power, xp.maximum
     F = first_decay_steps
     pi = math.pi
-    whole = float(t_mul).is_integer()
+    whole = sgdr_restarts(F, t_mul)
     log_mult = math.log(t_mul) if t_mul > 1 else 1.0
-    if whole and t_mul > 1:
+    if whole:
         position = xp.jit(warm_restarts_position(xp, T_0=F, T_mult=int(t_mul)))
-    if not whole:
+    elif t_mul > 1:
         starts = fractional_restart_starts(F, t_mul)
         restart_of = xp.step_function(starts, list(range(len(starts) + 1)))
 
@@ -304,6 +313,7 @@ def keras_restarts_formula(
 
     if xp is not PYTHON or t_mul == 1.0:
         return value
+    assert whole or starts
 
     def python_value(step: int) -> Any:
         if step <= INT64_MAX:
@@ -346,21 +356,20 @@ class CosineDecayRestarts(Spec):
         alpha: the floor as a fraction of ``base_lr``, in [0, 1].
 
     Limits: the restarts are placed exactly at every step. With an integer ``t_mul`` (2.0 is one)
-    they are SGDR's, located with integers; it must be at most ``first_decay_steps``, where that int64
-    arithmetic is exact for every int64 step (under JAX/Keras, int32: while ``first_decay_steps * t_mul
-    < 2**31``). With a fractional ``t_mul`` restart ``i`` begins at the integer
+    up to ``first_decay_steps`` (and ``first_decay_steps * t_mul < 2**31``) they are SGDR's, located
+    with integers in closed form. Otherwise restart ``i`` begins at the integer
     ``ceil(first_decay_steps * (t_mul**i - 1) / (t_mul - 1))``, computed once with rational arithmetic
     (``fractional_restart_starts``) and looked up; Keras' float ``floor(log(...))`` can put a step
     that lies exactly on a restart on either side (its float32 run often does). The fraction of the
-    restart is Keras' float formula, so values agree with Keras in float64 to 1e-12 of ``base_lr``.
-    A fractional ``t_mul`` may have at most 2,048 restarts below ``2**63`` (``t_mul >= 1.0216`` or
-    so). See docs/limits.md.
+    restart is then Keras' float formula, so values agree with Keras in float64 to 1e-12 of
+    ``base_lr``. Such a ``t_mul`` may have at most 2,048 restarts below ``2**63`` (``t_mul >= 1.0216``
+    or so). See docs/limits.md.
 
     Raises:
         TypeError: a parameter has the wrong type.
         ValueError: ``first_decay_steps < 1`` or ``>= 2**63``; ``t_mul < 1`` (periods that shrink end
-            in infinitely many restarts before a finite step), an integer ``t_mul > first_decay_steps``,
-            a fractional ``t_mul`` with more than 2,048 restarts below ``2**63``;
+            in infinitely many restarts before a finite step); a fractional ``t_mul`` with more than
+            2,048 restarts below ``2**63``;
             ``m_mul`` or ``alpha`` outside [0, 1]; NaN/inf/negative rates.
 
     Examples:
@@ -382,12 +391,7 @@ class CosineDecayRestarts(Spec):
         F = check_int("first_decay_steps", self.first_decay_steps, minimum=1, maximum=INT64_MAX, why=_INT64)
         object.__setattr__(self, "first_decay_steps", F)
         t_mul = check_real("t_mul", self.t_mul, minimum=1.0)
-        if t_mul.is_integer() and t_mul > F:
-            raise ValueError(
-                f"an integer t_mul must be <= first_decay_steps ({F}): restarts are then located with "
-                f"int64 arithmetic that is exact at every step (see docs/limits.md), got {show(self.t_mul)}"
-            )
-        if not t_mul.is_integer():
+        if t_mul > 1 and not sgdr_restarts(F, t_mul):
             fractional_restart_starts(F, t_mul)  # the table, and its size checked, now
         object.__setattr__(self, "t_mul", t_mul)
         object.__setattr__(self, "m_mul", check_real("m_mul", self.m_mul, minimum=0.0, maximum=1.0))
