@@ -9,7 +9,6 @@ docs/migration.md for the mapping of every argument).
 
 from __future__ import annotations
 
-
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -224,6 +223,3 @@ class PolynomialDecay(Spec):
             delta=base - end,
         )
         return float_steps(xp, formula, "PolynomialDecay(cycle=True)") if self.cycle else formula
-
-
-

@@ -96,7 +96,9 @@ def polynomial(base_lr, decay_steps, end_lr=0.0, power=1.0, begin=0, cycle=False
     cycle=st.booleans(),
     step=st.integers(0, 2**70),
 )
-def test_polynomial_decay_is_its_formula_to_a_few_ulps(base_lr, end_lr, decay_steps, power, begin, cycle, step):
+def test_polynomial_decay_is_its_formula_to_a_few_ulps(
+    base_lr, end_lr, decay_steps, power, begin, cycle, step
+):
     spec = PolynomialDecay(base_lr, decay_steps, end_lr, power, begin, cycle)
     exact = float(polynomial(base_lr, decay_steps, end_lr, power, begin, cycle, step=step))
     # 1 - t/d rounds once (an ulp of 1, absolute), the power multiplies that by `power`, the product and
@@ -118,7 +120,8 @@ def test_polynomial_decay_cycle_is_keras_growing_horizon():
     lr = spec.lr_at(np.arange(13))
     # the horizon is 4 up to step 4, 8 up to step 8, 12 up to 12: the lr reaches 0 at each multiple
     expected = [1.0, 0.75, 0.5, 0.25, 0.0, 3 / 8, 2 / 8, 1 / 8, 0.0, 3 / 12, 2 / 12, 1 / 12, 0.0]
-    assert lr.tolist() == pytest.approx(expected, rel=0.0, abs=2**-52)  # 1 - s / d rounds: an ulp of 1 and lr[[4, 8, 12]].tolist() == [0.0] * 3
+    assert lr.tolist() == pytest.approx(expected, rel=0.0, abs=2**-52)  # 1 - s / d rounds: an ulp of 1
+    assert lr[[4, 8, 12]].tolist() == [0.0] * 3
 
 
 def test_polynomial_decay_increases_when_end_lr_is_above_base_lr():
@@ -136,7 +139,11 @@ def test_polynomial_decay_with_cycle_refuses_python_steps_beyond_a_float():
 
 def test_polynomial_decay_of_huge_rates_stays_finite():
     top = 1.7976931348623157e308
-    for spec in (PolynomialDecay(top, 3, power=0.5), PolynomialDecay(0.0, 3, end_lr=top), PolynomialDecay(top, 3, end_lr=top)):
+    for spec in (
+        PolynomialDecay(top, 3, power=0.5),
+        PolynomialDecay(0.0, 3, end_lr=top),
+        PolynomialDecay(top, 3, end_lr=top),
+    ):
         lr = spec.lr_at(np.arange(6))
         assert np.all(np.isfinite(lr)) and np.all(lr <= top)
 
@@ -148,7 +155,11 @@ def test_polynomial_decay_of_huge_rates_stays_finite():
         (dict(decay_steps=-3), ValueError, r"decay_steps must be a positive integer, got -3"),
         (dict(decay_steps=10.0), TypeError, r"decay_steps must be an integer, got 10.0 \(float\)"),
         (dict(decay_steps=True), TypeError, r"decay_steps must be an integer, got True"),
-        (dict(decay_steps=2**63), ValueError, r"decay_steps must be <= 2\*\*63 - 1 \(the NumPy and numba paths"),
+        (
+            dict(decay_steps=2**63),
+            ValueError,
+            r"decay_steps must be <= 2\*\*63 - 1 \(the NumPy and numba paths",
+        ),
         (dict(begin=-1), ValueError, r"begin must be an integer >= 0, got -1"),
         (dict(begin=1.5), TypeError, r"begin must be an integer, got 1.5"),
         (dict(begin=2**63), ValueError, r"begin must be <= 2\*\*63 - 1"),
