@@ -35,6 +35,8 @@ from .cosine import warm_restarts_position
 AFTER = ("hold", "continue", "zero")
 _TINY = 2.0**-100  # below every nonzero 0.5 * (1 + cos(x)) (>= 2**-54), and a normal float32
 _INT64 = " (the NumPy and numba paths hold it in int64)"
+_FLOAT_PHASE_STEPS = 2**1000  # past it, step / decay_steps may pass the largest float (Python ints only)
+_MAX_CYCLES = 2**31
 _INT32_PRODUCTS = 2**31  # integer products beyond this wrap under JAX/Keras (int32): take the float form
 
 
@@ -108,7 +110,18 @@ def cosine_decay_formula(
             return where(step >= last, 0.0 * lr, lr)
         return lr
 
-    return value
+    if xp is not PYTHON or not continuing or integral:
+        return value
+
+    def python_value(step: int) -> Any:
+        if step >= _FLOAT_PHASE_STEPS:
+            raise ValueError(
+                f"step must be < 2**1000 for a CosineDecay continuing past its end with num_cycles="
+                f"{num_cycles} (a float position in the wave, as transformers has it), got {show(step)}"
+            )
+        return value(step)
+
+    return python_value
 
 
 @dataclass(frozen=True)
@@ -148,12 +161,13 @@ class CosineDecay(Spec):
     ``2 * num_cycles`` (smooth) or ``num_cycles`` (hard) is an integer. Otherwise, with
     ``after="continue"``, the cosine's argument is the float64 product transformers computes, whose
     error grows with the step (about ``1e-16 * step / decay_steps``); with "hold" or "zero" it stays
-    below ``decay_steps`` and is exact to rounding. See docs/limits.md.
+    below ``decay_steps`` and is exact to rounding; a Python int step from ``2**1000`` on is then a
+    ValueError (where ``step / decay_steps`` may pass the largest float). See docs/limits.md.
 
     Raises:
         TypeError: a parameter has the wrong type (a float ``decay_steps``, a bool rate, a string).
         ValueError: ``decay_steps < 1`` or ``>= 2**62``; ``alpha`` outside [0, 1]; ``exponent <= 0``;
-            ``num_cycles <= 0``; ``after`` not one of hold/continue/zero; ``hard_restarts`` with
+            ``num_cycles <= 0`` or ``> 2**31``; ``after`` not one of hold/continue/zero; ``hard_restarts`` with
             ``after="hold"`` (the end of the last cycle is a restart: say "zero" or "continue");
             ``offset`` outside [0, decay_steps]; NaN/inf/negative rates.
 
@@ -185,7 +199,8 @@ class CosineDecay(Spec):
         object.__setattr__(self, "decay_steps", decay_steps)
         object.__setattr__(self, "alpha", check_real("alpha", self.alpha, minimum=0.0, maximum=1.0))
         object.__setattr__(self, "exponent", check_real("exponent", self.exponent, above=0.0))
-        object.__setattr__(self, "num_cycles", check_real("num_cycles", self.num_cycles, above=0.0))
+        num_cycles = check_real("num_cycles", self.num_cycles, above=0.0, maximum=_MAX_CYCLES)
+        object.__setattr__(self, "num_cycles", num_cycles)
         hard = check_bool("hard_restarts", self.hard_restarts)
         object.__setattr__(self, "hard_restarts", hard)
         after = check_choice("after", self.after, AFTER)

@@ -123,7 +123,7 @@ class WarmupStableDecay(Spec):
             both, disagreeing (transformers warns and takes ``num_stable_steps``; here that is an
             error); a negative stable phase (``num_training_steps`` below warmup + decay); a total
             beyond ``2**63 - 1`` (int64); an unknown warmup or decay type; ``min_lr_ratio`` outside
-            [0, 1]; ``num_cycles <= 0``; NaN/inf/negative rates.
+            [0, 1]; ``num_cycles <= 0`` or ``> 2**31``; NaN/inf/negative rates.
 
     Examples:
         >>> spec = WarmupStableDecay(1.0, num_warmup_steps=2, num_decay_steps=2, num_training_steps=8,
@@ -184,7 +184,7 @@ class WarmupStableDecay(Spec):
         object.__setattr__(self, "decay_type", check_choice("decay_type", self.decay_type, SHAPES))
         ratio = check_real("min_lr_ratio", self.min_lr_ratio, minimum=0.0, maximum=1.0)
         object.__setattr__(self, "min_lr_ratio", ratio)
-        object.__setattr__(self, "num_cycles", check_real("num_cycles", self.num_cycles, above=0.0))
+        object.__setattr__(self, "num_cycles", check_real("num_cycles", self.num_cycles, above=0.0, maximum=2**31))
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
 
     @property

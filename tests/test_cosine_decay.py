@@ -223,6 +223,13 @@ def test_fractional_restarts_beyond_int64_on_the_python_path():
     assert math.isfinite(beyond) and 0.0 <= beyond <= 1.0
 
 
+def test_a_float_position_refuses_python_ints_past_every_float():
+    spec = CosineDecay(0.1, 10, num_cycles=0.3, after="continue")
+    assert math.isfinite(spec.lr_at(2**999))
+    with pytest.raises(ValueError, match=r"step must be < 2\*\*1000 for a CosineDecay continuing past its end"):
+        spec.lr_at(2**1000)
+
+
 def test_python_ints_past_int64_are_exact():
     for spec in (CosineDecay(0.1, 100, alpha=0.1), CosineDecay(0.1, 100, after="continue"),
                  CosineDecayRestarts(0.1, 10, t_mul=2.0)):  # fmt: skip
@@ -244,6 +251,7 @@ def test_python_ints_past_int64_are_exact():
         ({"exponent": 0.0}, ValueError, "exponent must be > 0.0, got 0.0"),
         ({"num_cycles": 0}, ValueError, "num_cycles must be > 0.0, got 0"),
         ({"num_cycles": math.nan}, ValueError, "num_cycles must be finite"),
+        ({"num_cycles": 1e300}, ValueError, "num_cycles must be <= 2147483648"),
         ({"after": "stop"}, ValueError, r"after must be one of \['hold', 'continue', 'zero'\], got 'stop'"),
         ({"hard_restarts": 1}, TypeError, "hard_restarts must be True or False, got 1"),
         ({"hard_restarts": True}, ValueError, "after must be 'zero' .* got after='hold'"),

@@ -76,6 +76,7 @@ def test_phases():
         ({"decay_type": "sqrt"}, ValueError, r"decay_type must be one of .*got 'sqrt'; did you mean '1-sqrt'\?"),
         ({"min_lr_ratio": 1.5}, ValueError, "min_lr_ratio must be <= 1.0, got 1.5"),
         ({"num_cycles": 0.0}, ValueError, "num_cycles must be > 0.0, got 0.0"),
+        ({"num_cycles": 1e300}, ValueError, "num_cycles must be <= 2147483648"),
         ({"base_lr": []}, ValueError, "base_lr must not be an empty sequence"),
     ],
 )  # fmt: skip
