@@ -182,7 +182,7 @@ def get_spec(
             ``num_training_steps <= num_warmup_steps`` (transformers gives a meaningless schedule:
             a cosine alternating between its extremes); the specs' own errors.
         TypeError: a keyword the schedule does not take (as transformers); a step count that is not
-            an integer.
+            an integer; ``scheduler_specific_kwargs`` not a mapping.
 
     Examples:
         >>> import cyclr.torch
@@ -202,6 +202,11 @@ def get_spec(
     base = _groups(base_lr)
     if default_lr is None and not isinstance(base, tuple):
         default_lr = base
+    if scheduler_specific_kwargs is not None and not isinstance(scheduler_specific_kwargs, Mapping):
+        raise TypeError(
+            f"scheduler_specific_kwargs must be a dict of keyword arguments or None, got "
+            f"{show(scheduler_specific_kwargs)} ({type(scheduler_specific_kwargs).__name__})"
+        )
     kwargs = dict(scheduler_specific_kwargs or {})
     if name not in _IGNORED_KWARGS:
         unknown = sorted(set(kwargs) - set(_KWARGS[name]))

@@ -338,6 +338,18 @@ def test_grouped_lrs_need_the_default_lr_for_relative_arguments():
     assert spec.groups == 2
 
 
+def test_kwargs_must_be_a_mapping():
+    with pytest.raises(TypeError, match=r"scheduler_specific_kwargs must be a dict of keyword arguments or None, got \[1\]"):
+        get_scheduler("cosine", make_optimizer(), 2, 20, [1])
+
+
+def test_a_floor_above_the_peak_or_a_negative_end_is_refused():
+    with pytest.raises(ValueError, match="alpha must be <= 1.0"):
+        get_scheduler("cosine_with_min_lr", make_optimizer(), 2, 20, {"min_lr": 1.0})
+    with pytest.raises(ValueError, match="end_lr"):
+        get_scheduler("polynomial", make_optimizer(), 2, 20, {"lr_end": -0.1})
+
+
 def test_not_an_optimizer():
     with pytest.raises(TypeError):
         get_scheduler("linear", "sgd", 2, 20)
