@@ -81,8 +81,13 @@ def _torch_rows() -> list[Row]:
                     f"(median of {ROUNDS}; noise ours {_noise(ours)}, transformers {_noise(theirs)})"
                 )
                 result.append(
-                    Row(what, statistics.median(ours), "transformers LambdaLR.step()", statistics.median(theirs),
-                        GOAL_TORCH)  # fmt: skip
+                    Row(
+                        what,
+                        statistics.median(ours),
+                        "transformers LambdaLR.step()",
+                        statistics.median(theirs),
+                        GOAL_TORCH,
+                    )  # fmt: skip
                 )
     return result
 
@@ -130,7 +135,9 @@ def _jax_rows() -> list[Row]:
                 call()
                 times.append((time.perf_counter() - started) / NUM_COUNTS)
         label = f"jitted lr_schedule per count, {what} (median of {JAX_ROUNDS}; noise ours {_noise(ours)}, optax {_noise(theirs)})"
-        result.append(Row(label, statistics.median(ours), "optax, per count", statistics.median(theirs), GOAL_JAX))
+        result.append(
+            Row(label, statistics.median(ours), "optax, per count", statistics.median(theirs), GOAL_JAX)
+        )
     return result
 
 

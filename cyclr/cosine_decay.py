@@ -14,8 +14,8 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from fractions import Fraction
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from ._ops import PYTHON, Ops
@@ -167,8 +167,9 @@ class CosineDecay(Spec):
     Raises:
         TypeError: a parameter has the wrong type (a float ``decay_steps``, a bool rate, a string).
         ValueError: ``decay_steps < 1`` or ``>= 2**62``; ``alpha`` outside [0, 1]; ``exponent <= 0``;
-            ``num_cycles <= 0`` or ``> 2**31``; ``after`` not one of hold/continue/zero; ``hard_restarts`` with
-            ``after="hold"`` (the end of the last cycle is a restart: say "zero" or "continue");
+            ``num_cycles <= 0`` or ``> 2**31``; ``after`` not one of hold/continue/zero;
+            ``hard_restarts`` with ``after="hold"`` (the end of the last cycle is a restart: say
+            "zero" or "continue");
             ``offset`` outside [0, decay_steps]; NaN/inf/negative rates.
 
     Examples:
@@ -193,8 +194,11 @@ class CosineDecay(Spec):
         base_lr = check_real_or_groups("base_lr", self.base_lr, minimum=0.0)
         object.__setattr__(self, "base_lr", base_lr)
         decay_steps = check_int(
-            "decay_steps", self.decay_steps, minimum=1, maximum=2**62 - 1, why=" (2 * decay_steps, the "
-            "period of the cosine, is held in int64)"
+            "decay_steps",
+            self.decay_steps,
+            minimum=1,
+            maximum=2**62 - 1,
+            why=" (2 * decay_steps, the period of the cosine, is held in int64)",
         )
         object.__setattr__(self, "decay_steps", decay_steps)
         object.__setattr__(self, "alpha", check_real("alpha", self.alpha, minimum=0.0, maximum=1.0))

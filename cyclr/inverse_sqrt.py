@@ -17,7 +17,7 @@ takes logarithms of the integers instead (exact to 1e-13; NumPy and numba steps 
 
 
 def inverse_sqrt_formula(xp: Ops, *, base: Any, timescale: int) -> Formula:
-    r"""``step -> base / sqrt((step + timescale) / timescale)``, as ``base * (1 / sqrt(step / timescale + 1))``.
+    r"""``step -> base / sqrt((step + timescale) / timescale)``, as ``base / sqrt(step / timescale + 1)``.
 
     transformers writes it with ``shift = timescale - num_warmup_steps`` on the absolute step; counted
     from the end of the warmup (``cyclr.warmup``) the shift is the timescale. The square root is C's

@@ -184,7 +184,9 @@ class WarmupStableDecay(Spec):
         object.__setattr__(self, "decay_type", check_choice("decay_type", self.decay_type, SHAPES))
         ratio = check_real("min_lr_ratio", self.min_lr_ratio, minimum=0.0, maximum=1.0)
         object.__setattr__(self, "min_lr_ratio", ratio)
-        object.__setattr__(self, "num_cycles", check_real("num_cycles", self.num_cycles, above=0.0, maximum=2**31))
+        object.__setattr__(
+            self, "num_cycles", check_real("num_cycles", self.num_cycles, above=0.0, maximum=2**31)
+        )
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
 
     @property
@@ -196,7 +198,8 @@ class WarmupStableDecay(Spec):
         """The stable phase's length (``num_stable_steps``, or what ``num_training_steps`` leaves).
 
         Examples:
-            >>> WarmupStableDecay(0.1, num_warmup_steps=10, num_decay_steps=20, num_training_steps=100).stable_steps
+            >>> spec = WarmupStableDecay(0.1, num_warmup_steps=10, num_decay_steps=20, num_training_steps=100)
+            >>> spec.stable_steps
             70
         """
         return self._stable

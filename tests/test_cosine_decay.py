@@ -109,11 +109,15 @@ def test_optax_warmup_cosine_decay_schedule(init_value, peak_value, warmup_steps
     end_value = end_ratio * peak_value
     decay_steps = warmup_steps + decay
     theirs = optax_values(
-        optax.warmup_cosine_decay_schedule(init_value, peak_value, warmup_steps, decay_steps, end_value, exponent),
+        optax.warmup_cosine_decay_schedule(
+            init_value, peak_value, warmup_steps, decay_steps, end_value, exponent
+        ),
         STEPS,
     )
     alpha = end_value / peak_value
-    spec = cyclr.warmup(CosineDecay(peak_value, decay, alpha=alpha, exponent=exponent), warmup_steps, init_value)
+    spec = cyclr.warmup(
+        CosineDecay(peak_value, decay, alpha=alpha, exponent=exponent), warmup_steps, init_value
+    )
     assert_close(spec.lr_at(STEPS), theirs)
 
 
@@ -135,7 +139,9 @@ def keras_float64():
 
     floatx = keras.config.floatx()
     original = module.ops
-    module.ops = types.SimpleNamespace(**{n: getattr(original, n) for n in dir(original) if not n.startswith("__")})
+    module.ops = types.SimpleNamespace(
+        **{n: getattr(original, n) for n in dir(original) if not n.startswith("__")}
+    )
     module.ops.cos = jax.numpy.cos
     keras.config.set_floatx("float64")
     try:
@@ -151,7 +157,9 @@ def keras_values(jax, schedule, steps) -> np.ndarray:
     return np.array([float(call(jax.numpy.asarray(int(step), dtype=jax.numpy.int64))) for step in steps])
 
 
-@pytest.mark.parametrize("alpha, warmup_steps, warmup_target", [(0.0, 0, None), (0.2, 0, None), (0.1, 25, 2.0), (0.0, 7, 0.3)])
+@pytest.mark.parametrize(
+    "alpha, warmup_steps, warmup_target", [(0.0, 0, None), (0.2, 0, None), (0.1, 25, 2.0), (0.0, 7, 0.3)]
+)
 def test_keras_cosine_decay(keras_float64, alpha, warmup_steps, warmup_target):
     keras, jax = keras_float64
     steps = np.concatenate([np.arange(0, 160), [500]])
@@ -179,7 +187,9 @@ def test_keras_cosine_decay_restarts(keras_float64, first_decay_steps, t_mul, m_
     )
     with jax.enable_x64(True):
         theirs = np.asarray(jax.jit(schedule)(np.arange(600, dtype=np.int64)), dtype=np.float64)
-    ours = CosineDecayRestarts(1.0, first_decay_steps, t_mul=t_mul, m_mul=m_mul, alpha=alpha).lr_at(np.arange(600))
+    ours = CosineDecayRestarts(1.0, first_decay_steps, t_mul=t_mul, m_mul=m_mul, alpha=alpha).lr_at(
+        np.arange(600)
+    )
     assert_close(ours, theirs)
 
 
@@ -226,7 +236,9 @@ def test_fractional_restarts_beyond_int64_on_the_python_path():
 def test_a_float_position_refuses_python_ints_past_every_float():
     spec = CosineDecay(0.1, 10, num_cycles=0.3, after="continue")
     assert math.isfinite(spec.lr_at(2**999))
-    with pytest.raises(ValueError, match=r"step must be < 2\*\*1000 for a CosineDecay continuing past its end"):
+    with pytest.raises(
+        ValueError, match=r"step must be < 2\*\*1000 for a CosineDecay continuing past its end"
+    ):
         spec.lr_at(2**1000)
 
 

@@ -23,7 +23,10 @@ def test_transformers_inverse_sqrt(base_lr, warmup, timescale):
     spec = cyclr.warmup(spec, warmup) if warmup else spec
     steps = np.concatenate([np.arange(warmup + 300), [10**6, 2**40]])
     theirs = [
-        base_lr * optimization._get_inverse_sqrt_schedule_lr_lambda(int(k), num_warmup_steps=warmup, timescale=timescale)
+        base_lr
+        * optimization._get_inverse_sqrt_schedule_lr_lambda(
+            int(k), num_warmup_steps=warmup, timescale=timescale
+        )
         for k in steps
     ]
     assert_close(spec.lr_at(steps), theirs)

@@ -81,6 +81,12 @@ def test_phases():
     ],
 )  # fmt: skip
 def test_errors(kwargs, error, message):
-    arguments = {"base_lr": 0.1, "num_warmup_steps": 10, "num_decay_steps": 20, "num_training_steps": 100, **kwargs}
+    arguments = {
+        "base_lr": 0.1,
+        "num_warmup_steps": 10,
+        "num_decay_steps": 20,
+        "num_training_steps": 100,
+        **kwargs,
+    }
     with pytest.raises(error, match=message):
         WarmupStableDecay(**arguments)

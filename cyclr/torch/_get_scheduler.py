@@ -15,7 +15,7 @@ from typing import Any
 from torch.optim import Optimizer
 
 from .._spec import Spec
-from .._validate import check_int, show
+from .._validate import check_int, check_real, show
 from ..compose import join, warmup
 from ..cosine_decay import CosineDecay
 from ..inverse_sqrt import InverseSqrt
@@ -120,8 +120,8 @@ def _min_lr_rate(kwargs: Mapping[str, Any], default_lr: float | None) -> float:
 def _default_lr(default_lr: float | None, what: str) -> float:
     if default_lr is None:
         raise ValueError(
-            f"{what} is relative to the optimizer's default lr (transformers reads optimizer.defaults['lr']): "
-            f"pass default_lr to get_spec for a spec with parameter groups"
+            f"{what} is relative to the optimizer's default lr (transformers reads "
+            f"optimizer.defaults['lr']): pass default_lr to get_spec for a spec with parameter groups"
         )
     return default_lr
 
@@ -262,9 +262,14 @@ def get_spec(
     # cosine_warmup_with_min_lr: warmup (step + 1) / W (or warmup_lr_rate + (1 - warmup_lr_rate) * step /
     # (W - 1)), reaching base_lr at step W - 1; the decay's progress is (step - W + 1) / (N - W).
     rate = kwargs.get("warmup_lr_rate")
+    if rate is not None:
+        rate = check_real("warmup_lr_rate", rate, minimum=0.0, maximum=1.0)
     if W == 0 or (W == 1 and rate is not None):
         decay = CosineDecay(base, D, alpha, num_cycles=num_cycles, after="continue", offset=1)
-        return decay if W == 0 else join([Constant(_scaled(base, rate)), decay], [1])
+        if W == 0:
+            return decay
+        assert rate is not None
+        return join([Constant(_scaled(base, rate)), decay], [1])
     decay = CosineDecay(base, D, alpha, num_cycles=num_cycles, after="continue")
     if W == 1:
         return decay

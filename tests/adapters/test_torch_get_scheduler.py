@@ -12,7 +12,6 @@ about 4,500 times the few-ulp error budget, and far below any difference a formu
 from __future__ import annotations
 
 import copy
-import math
 import pickle
 import warnings
 
@@ -142,9 +141,10 @@ def test_schedulertype_names_are_accepted():
             arguments["scheduler_specific_kwargs"] = {"num_decay_steps": 5}
         if "min_lr" in member.value:
             arguments["scheduler_specific_kwargs"] = {"min_lr_rate": 0.1}
-        assert get_scheduler(member, make_optimizer(), **arguments).spec == get_scheduler(
-            member.value, make_optimizer(), **arguments
-        ).spec
+        assert (
+            get_scheduler(member, make_optimizer(), **arguments).spec
+            == get_scheduler(member.value, make_optimizer(), **arguments).spec
+        )
 
 
 # -- random parameters, whole runs ------------------------------------------------------------------------
@@ -208,8 +208,9 @@ def test_hard_restarts_are_placed_with_integers():
 @pytest.mark.parametrize("case", list(CASES))
 def test_the_spec_in_jax_float32_is_within_2_ulps_of_transformers(case):
     jax = pytest.importorskip("jax")
-    import cyclr.jax
     from float32_oracle import float32_ulps
+
+    import cyclr.jax
 
     name, arguments = arguments_of(case)
     count = (arguments.get("num_training_steps") or 60) + 25
@@ -254,7 +255,9 @@ def test_missing_arguments_raise_transformers_errors(name, arguments):
 
 
 def test_the_missing_argument_messages_name_the_schedule():
-    with pytest.raises(ValueError, match=r"cosine requires `num_training_steps`, please provide that argument"):
+    with pytest.raises(
+        ValueError, match=r"cosine requires `num_training_steps`, please provide that argument"
+    ):
         get_scheduler("cosine", make_optimizer(), num_warmup_steps=3)
     with pytest.raises(ValueError, match=r"linear requires `num_warmup_steps`"):
         get_scheduler("linear", make_optimizer())
@@ -320,7 +323,10 @@ def test_metric_driven_schedulers_are_refused_with_the_reason(name):
 @pytest.mark.parametrize("name", ["linear", "cosine", "polynomial", "cosine_warmup_with_min_lr"])
 def test_a_decay_with_no_steps_after_the_warmup_is_refused(name):
     kwargs = {"min_lr_rate": 0.1} if "min_lr" in name else {}
-    with pytest.raises(ValueError, match=r"needs num_training_steps > num_warmup_steps.*got num_training_steps=10, num_warmup_steps=10"):
+    with pytest.raises(
+        ValueError,
+        match=r"needs num_training_steps > num_warmup_steps.*got num_training_steps=10, num_warmup_steps=10",
+    ):
         get_scheduler(name, make_optimizer(), 10, 10, kwargs)
 
 
@@ -339,7 +345,9 @@ def test_grouped_lrs_need_the_default_lr_for_relative_arguments():
 
 
 def test_kwargs_must_be_a_mapping():
-    with pytest.raises(TypeError, match=r"scheduler_specific_kwargs must be a dict of keyword arguments or None, got \[1\]"):
+    with pytest.raises(
+        TypeError, match=r"scheduler_specific_kwargs must be a dict of keyword arguments or None, got \[1\]"
+    ):
         get_scheduler("cosine", make_optimizer(), 2, 20, [1])
 
 

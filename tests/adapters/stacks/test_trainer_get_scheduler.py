@@ -74,5 +74,7 @@ def test_the_trainer_trains_as_with_its_own_scheduler(name, tmp_path):
     mine, reference = logged_learning_rates(ours), logged_learning_rates(theirs)
     assert sorted(mine) == sorted(reference) == list(range(1, STEPS + 1))
     assert_close([mine[k] for k in sorted(mine)], [reference[k] for k in sorted(reference)], what=name)
-    for (key, a), (_, b) in zip(ours.model.state_dict().items(), theirs.model.state_dict().items(), strict=True):
+    for (key, a), (_, b) in zip(
+        ours.model.state_dict().items(), theirs.model.state_dict().items(), strict=True
+    ):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7, msg=f"{name}: {key}")
