@@ -523,15 +523,36 @@ class InverseTimeDecay(Spec):
 # -- piecewise constant ----------------------------------------------------------------------------------
 
 
-def piecewise_formula(xp: Ops, *, boundaries: Sequence[int], values: Sequence[Any]) -> Formula:
-    r"""``step -> values[k]``, ``k`` the number of ``boundaries <= step``: a search, then the piece's value.
+WHERE_PIECES = 8
+"""Up to this many boundaries a piecewise-constant formula is a chain of ``where`` (one comparison per
+boundary: the fastest form for NumPy arrays and compiled code); beyond it a search and a switch."""
 
-    ``boundaries`` increase strictly; ``values`` has one more entry. The piece is found by
-    ``Ops.step_function`` (a bisection in Python, NumPy and numba; a chain of ``where`` when traced) and
-    its value chosen by ``Ops.switch``.
+
+def piecewise_formula(xp: Ops, *, boundaries: Sequence[int], values: Sequence[Any]) -> Formula:
+    r"""``step -> values[k]``, ``k`` the number of ``boundaries <= step``: the value of the piece.
+
+    ``boundaries`` increase strictly; ``values`` has one more entry. Up to ``WHERE_PIECES`` boundaries
+    the value is chosen by a chain of ``where`` (boundaries no int64 step reaches are left out of the
+    int64 and int32 paths); beyond, the piece is found by ``Ops.step_function`` (a bisection in Python,
+    NumPy and numba) and its value chosen by ``Ops.switch``. Either way the value is ``values[k]``
+    itself, so every path gives the same bits.
     """
     if not boundaries:
         return constant_formula(xp, value=values[0])
+    if len(boundaries) <= WHERE_PIECES:
+        where = xp.where
+        kept = [k for k, b in enumerate(boundaries) if xp is PYTHON or b <= INT64_MAX]
+        starts = tuple(boundaries[k] for k in kept)  # homogeneous tuples: numba compiles them too
+        levels = tuple(values[k + 1] for k in kept)
+        first, count = values[0], len(kept)
+
+        def chain(step: Any) -> Any:
+            result = first
+            for k in range(count):
+                result = where(step >= starts[k], levels[k], result)
+            return result
+
+        return chain
     piece = xp.step_function(boundaries, range(len(values)))
     branches = [xp.jit(constant_formula(xp, value=value)) for value in values]
     switch = xp.switch(branches)
