@@ -5,6 +5,7 @@ The oracle tests against optax and Keras live in tests/test_decay_oracles.py.
 
 from __future__ import annotations
 
+import json
 import math
 from fractions import Fraction
 
@@ -375,3 +376,50 @@ def test_piecewise_constant_refuses_bad_parameters_by_name(kwargs, error, messag
 )
 def test_the_other_decays_agree_on_every_path_bit_for_bit(spec):
     test_every_path_agrees_bit_for_bit(spec)
+
+
+# -- the command line -----------------------------------------------------------------------------------
+
+from cyclr.cli import main  # noqa: E402
+
+
+def run(capsys, *argv):
+    try:
+        status = main(list(argv))
+    except SystemExit as exit:
+        status = exit.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    "argv, spec",
+    [
+        (["--schedule", "multistep-lr", "--base-lr", "0.1", "--milestones", "3,5", "--gamma", "0.5"], cyclr.MultiStepLR(0.1, [3, 5], 0.5)),
+        (["--schedule", "multistep-lr", "--base-lr", "0.1", "--milestones", "3"], cyclr.MultiStepLR(0.1, [3])),
+        (["--schedule", "piecewise", "--base-lr", "1", "--boundaries", "10", "--factors", "0.1,0.01", "--inclusive"], PiecewiseConstant(1.0, [10], [0.1, 0.01], inclusive=True)),
+        (["--schedule", "exponential", "--base-lr", "0.1", "--decay-rate", "0.5", "--decay-steps", "10", "--staircase", "--end-lr", "0.01"], ExponentialDecay(0.1, 0.5, 10, True, end_lr=0.01)),
+        (["--schedule", "polynomial", "--base-lr", "0.1,0.2", "--decay-steps", "10", "--power", "2", "--cycle"], PolynomialDecay([0.1, 0.2], 10, power=2.0, cycle=True)),
+        (["--schedule", "linear-lr", "--base-lr", "0.1", "--total-iters", "7"], cyclr.LinearLR(0.1, total_iters=7)),
+    ],
+)
+def test_the_command_line_builds_each_family_from_its_flags(capsys, argv, spec):
+    status, out, err = run(capsys, "config", *argv, "--format", "json")
+    assert status == 0 and err == ""
+    assert cyclr.from_dict(json.loads(out)) == spec
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--schedule", "multistep-lr", "--base-lr", "0.1", "--milestones", "3.0"], "argument --milestones: expected comma-separated integers, got '3.0'"),
+        (["--schedule", "step-lr", "--base-lr", "0.1", "--step-size", "0"], "step_size must be a positive integer, got 0"),
+        (["--schedule", "exponential", "--base-lr", "0.1", "--decay-rate", "1.5", "--decay-steps", "10"], "decay_rate > 1 grows the lr without bound"),
+        (["--schedule", "piecewise", "--base-lr", "1", "--boundaries", "10", "--factors", "0.1"], "factors must have one more entry than boundaries"),
+        (["--schedule", "polynomial", "--base-lr", "0.1"], "--decay-steps is required for --schedule polynomial"),
+    ],
+)
+def test_command_line_mistakes_print_one_line_and_exit_2(capsys, argv, message):
+    status, out, err = run(capsys, "show", *argv)
+    assert status == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert message in err
