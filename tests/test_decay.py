@@ -5,6 +5,7 @@ The oracle tests against optax and Keras live in tests/test_decay_oracles.py.
 
 from __future__ import annotations
 
+import json
 import math
 from fractions import Fraction
 
@@ -177,3 +178,248 @@ def test_polynomial_decay_of_huge_rates_stays_finite():
 def test_polynomial_decay_refuses_bad_parameters_by_name(kwargs, error, message):
     with pytest.raises(error, match=message):
         PolynomialDecay(**{"base_lr": 0.1, "decay_steps": 10, **kwargs})
+
+
+# -- ExponentialDecay -----------------------------------------------------------------------------------
+
+from cyclr import ExponentialDecay, InverseTimeDecay, PiecewiseConstant  # noqa: E402
+
+
+def test_exponential_decay_is_base_times_rate_to_the_power():
+    spec = ExponentialDecay(0.1, 0.5, 10, begin=5)
+    steps = np.arange(60)
+    expected = [0.1 * math.pow(0.5, max(k - 5, 0) / 10.0) for k in steps]
+    assert spec.lr_at(steps).tolist() == expected  # the same pow, bit for bit
+    stairs = ExponentialDecay(0.1, 0.5, 10, staircase=True).lr_at(steps)
+    assert stairs.tolist() == [0.1 * math.pow(0.5, k // 10) for k in steps]
+
+
+def test_exponential_decay_end_lr_is_a_floor_below_one_and_a_cap_above():
+    assert ExponentialDecay(0.1, 0.5, 1, end_lr=0.01).lr_at(np.arange(6)).tolist() == [
+        0.1,
+        0.05,
+        0.025,
+        0.0125,
+        0.01,
+        0.01,
+    ]
+    assert ExponentialDecay(0.1, 2.0, 1, end_lr=0.5).lr_at(np.arange(5)).tolist() == [0.1, 0.2, 0.4, 0.5, 0.5]
+
+
+@pytest.mark.parametrize("step", [2**63 - 1, 2**63 + 9, 2**1100, 10**400])
+def test_exponential_decay_settles_exactly_at_huge_steps(step):
+    assert ExponentialDecay(0.1, 0.999, 3).lr_at(step) == 0.0
+    assert ExponentialDecay(0.1, 1 - 2**-53, 1).lr_at(step) == (
+        0.0 if step > 2**63 else 0.1 * math.pow(1 - 2**-53, step)
+    )
+    assert ExponentialDecay([0.1, 0.2], 0.9, 7, staircase=True, end_lr=[0.01, 0.0]).lr_at(step).tolist() == [
+        0.01,
+        0.0,
+    ]
+    assert ExponentialDecay(1e-30, 1.0 + 2**-52, 1, end_lr=1.0).lr_at(step) == 1.0
+    assert ExponentialDecay([0.0, 1e-3], 1.5, 2, end_lr=1.0).lr_at(step).tolist() == [0.0, 1.0]
+    assert ExponentialDecay(0.1, 1.0, 5).lr_at(step) == 0.1
+
+
+def test_a_growing_exponential_decay_never_reaches_inf_or_nan_on_any_path():
+    spec = ExponentialDecay([0.0, 1e-20], 3.0, 1, end_lr=1e10)
+    steps = np.array([0, 10, 60, 1000, 10**6, 2**62])
+    lr = spec.lr_at(steps)
+    assert np.all(np.isfinite(lr)) and lr[:, 0].tolist() == [0.0] * 6 and lr[-1, 1] == 1e10
+    assert np.array_equal(spec.precompute(100, start=2**40, backend="numba")[0][:, 1], np.full(100, 1e10))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(decay_rate=0.0), ValueError, r"decay_rate must be > 0.0, got 0.0"),
+        (dict(decay_rate=-0.5), ValueError, r"decay_rate must be > 0.0, got -0.5"),
+        (dict(decay_rate=math.nan), ValueError, r"decay_rate must be finite, got nan"),
+        (dict(decay_rate=1.5), ValueError, r"decay_rate > 1 grows the lr without bound .* needs end_lr"),
+        (
+            dict(decay_rate=1.5, base_lr=1e-40, end_lr=1.0),
+            ValueError,
+            r"end_lr \(the cap\) must be in \(0, 2\*\*100 \* base_lr\]",
+        ),
+        (
+            dict(decay_rate=2.0**100, end_lr=1.0),
+            ValueError,
+            r"decay_rate=1.2676506002282294e\+30 reaches end_lr in too few, too large steps",
+        ),
+        (dict(decay_steps=0), ValueError, r"decay_steps must be a positive integer, got 0"),
+        (dict(decay_steps=1.0), TypeError, r"decay_steps must be an integer, got 1.0"),
+        (dict(staircase="yes"), TypeError, r"staircase must be True or False, got 'yes'"),
+        (dict(begin=-2), ValueError, r"begin must be an integer >= 0, got -2"),
+        (dict(end_lr=-1.0), ValueError, r"end_lr must be >= 0.0, got -1.0"),
+        (dict(base_lr=[0.1] * 3, end_lr=[0.1, 0.2]), ValueError, r"base_lr has 3, end_lr has 2"),
+    ],
+)
+def test_exponential_decay_refuses_bad_parameters_by_name(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        ExponentialDecay(**{"base_lr": 0.1, "decay_rate": 0.9, "decay_steps": 10, **kwargs})
+
+
+# -- InverseTimeDecay -----------------------------------------------------------------------------------
+
+
+def test_inverse_time_decay_is_keras_formula():
+    steps = np.arange(50)
+    assert InverseTimeDecay(0.1, 0.5, 7).lr_at(steps).tolist() == [0.1 / (1 + 0.5 * (k / 7.0)) for k in steps]
+    assert InverseTimeDecay(0.1, 0.5, 7, True).lr_at(steps).tolist() == [
+        0.1 / (1 + 0.5 * (k // 7)) for k in steps
+    ]
+    assert InverseTimeDecay(0.1, 0.0, 7).lr_at(10**300) == 0.1
+
+
+def test_inverse_time_decay_refuses_python_steps_beyond_a_float():
+    spec = InverseTimeDecay(0.1, 1.0, 1)
+    assert 0 < spec.lr_at(2**1023 - 1) < 1e-300
+    with pytest.raises(ValueError, match=r"step must be < 2\*\*1023 for InverseTimeDecay"):
+        spec.lr_at(2**1023)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(decay_rate=-1.0), ValueError, r"decay_rate must be >= 0.0, got -1.0"),
+        (dict(decay_rate=math.inf), ValueError, r"decay_rate must be finite, got inf"),
+        (dict(decay_steps=0), ValueError, r"decay_steps must be a positive integer, got 0"),
+        (dict(decay_steps=2**63), ValueError, r"decay_steps must be <= 2\*\*63 - 1"),
+        (dict(staircase=0), TypeError, r"staircase must be True or False, got 0"),
+        (dict(base_lr=math.nan), ValueError, r"base_lr must be finite, got nan"),
+    ],
+)
+def test_inverse_time_decay_refuses_bad_parameters_by_name(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        InverseTimeDecay(**{"base_lr": 0.1, "decay_rate": 0.5, "decay_steps": 10, **kwargs})
+
+
+# -- PiecewiseConstant ----------------------------------------------------------------------------------
+
+
+@given(
+    boundaries=st.lists(st.integers(0, 2**63 - 2), max_size=6, unique=True).map(sorted),
+    inclusive=st.booleans(),
+    step=st.integers(0, 2**64),
+)
+def test_piecewise_constant_is_the_factor_of_the_piece_holding_the_step(boundaries, inclusive, step):
+    factors = [1.0 / (k + 1) for k in range(len(boundaries) + 1)]
+    spec = PiecewiseConstant(0.3, boundaries, factors, inclusive=inclusive)
+    k = sum(1 for b in boundaries if (b < step if inclusive else b <= step))
+    assert spec.lr_at(step) == 0.3 * factors[k]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (
+            dict(boundaries=[5, 5], factors=[1.0, 0.5, 0.1]),
+            ValueError,
+            r"boundaries must be strictly increasing, got boundaries\[0\]=5, boundaries\[1\]=5",
+        ),
+        (
+            dict(boundaries=[7, 5], factors=[1.0, 0.5, 0.1]),
+            ValueError,
+            r"boundaries must be strictly increasing",
+        ),
+        (
+            dict(boundaries=[-1], factors=[1.0, 0.5]),
+            ValueError,
+            r"boundaries\[0\] must be an integer >= 0, got -1",
+        ),
+        (
+            dict(boundaries=[2.0], factors=[1.0, 0.5]),
+            TypeError,
+            r"boundaries\[0\] must be an integer, got 2.0",
+        ),
+        (dict(boundaries=[2**63], factors=[1.0, 0.5]), ValueError, r"boundaries\[0\] must be <= 2\*\*63 - 1"),
+        (
+            dict(boundaries="10", factors=[1.0, 0.5]),
+            TypeError,
+            r"boundaries must be a sequence of integers, got '10'",
+        ),
+        (
+            dict(boundaries=[10], factors=[1.0]),
+            ValueError,
+            r"factors must have one more entry than boundaries .* got 1 factors and 1 boundaries",
+        ),
+        (dict(boundaries=[10], factors=0.5), TypeError, r"factors must be a sequence of numbers, got 0.5"),
+        (dict(boundaries=[10], factors=[1.0, -0.5]), ValueError, r"factors\[1\] must be >= 0.0, got -0.5"),
+        (dict(boundaries=[10], factors=[1.0, math.nan]), ValueError, r"factors\[1\] must be finite, got nan"),
+        (
+            dict(base_lr=1e300, boundaries=[10], factors=[1.0, 1e10]),
+            ValueError,
+            r"base_lr \* factors\[1\] must be a finite float",
+        ),
+        (
+            dict(boundaries=[10], factors=[1.0, 0.5], inclusive=None),
+            TypeError,
+            r"inclusive must be True or False, got None",
+        ),
+    ],
+)
+def test_piecewise_constant_refuses_bad_parameters_by_name(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        PiecewiseConstant(**{"base_lr": 0.1, **kwargs})
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ExponentialDecay(0.1, 0.96, 10),
+        ExponentialDecay([0.1, 0.2], 0.5, 7, staircase=True, begin=5, end_lr=[1e-3, 2e-3]),
+        ExponentialDecay(1e-3, 1.05, 3, end_lr=0.1),
+        InverseTimeDecay([0.1, 0.2], 2.0, 7, staircase=True),
+        PiecewiseConstant([1.0, 2.0], [10, 20, 2**62], [0.1, 0.05, 0.01, 0.0], inclusive=True),
+    ],
+    ids=repr,
+)
+def test_the_other_decays_agree_on_every_path_bit_for_bit(spec):
+    test_every_path_agrees_bit_for_bit(spec)
+
+
+# -- the command line -----------------------------------------------------------------------------------
+
+from cyclr.cli import main  # noqa: E402
+
+
+def run(capsys, *argv):
+    try:
+        status = main(list(argv))
+    except SystemExit as exit:
+        status = exit.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    "argv, spec",
+    [
+        (["--schedule", "multistep-lr", "--base-lr", "0.1", "--milestones", "3,5", "--gamma", "0.5"], cyclr.MultiStepLR(0.1, [3, 5], 0.5)),
+        (["--schedule", "multistep-lr", "--base-lr", "0.1", "--milestones", "3"], cyclr.MultiStepLR(0.1, [3])),
+        (["--schedule", "piecewise", "--base-lr", "1", "--boundaries", "10", "--factors", "0.1,0.01", "--inclusive"], PiecewiseConstant(1.0, [10], [0.1, 0.01], inclusive=True)),
+        (["--schedule", "exponential", "--base-lr", "0.1", "--decay-rate", "0.5", "--decay-steps", "10", "--staircase", "--end-lr", "0.01"], ExponentialDecay(0.1, 0.5, 10, True, end_lr=0.01)),
+        (["--schedule", "polynomial", "--base-lr", "0.1,0.2", "--decay-steps", "10", "--power", "2", "--cycle"], PolynomialDecay([0.1, 0.2], 10, power=2.0, cycle=True)),
+        (["--schedule", "linear-lr", "--base-lr", "0.1", "--total-iters", "7"], cyclr.LinearLR(0.1, total_iters=7)),
+    ],
+)
+def test_the_command_line_builds_each_family_from_its_flags(capsys, argv, spec):
+    status, out, err = run(capsys, "config", *argv, "--format", "json")
+    assert status == 0 and err == ""
+    assert cyclr.from_dict(json.loads(out)) == spec
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--schedule", "multistep-lr", "--base-lr", "0.1", "--milestones", "3.0"], "argument --milestones: expected comma-separated integers, got '3.0'"),
+        (["--schedule", "step-lr", "--base-lr", "0.1", "--step-size", "0"], "step_size must be a positive integer, got 0"),
+        (["--schedule", "exponential", "--base-lr", "0.1", "--decay-rate", "1.5", "--decay-steps", "10"], "decay_rate > 1 grows the lr without bound"),
+        (["--schedule", "piecewise", "--base-lr", "1", "--boundaries", "10", "--factors", "0.1"], "factors must have one more entry than boundaries"),
+        (["--schedule", "polynomial", "--base-lr", "0.1"], "--decay-steps is required for --schedule polynomial"),
+    ],
+)
+def test_command_line_mistakes_print_one_line_and_exit_2(capsys, argv, message):
+    status, out, err = run(capsys, "show", *argv)
+    assert status == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert message in err
