@@ -14,23 +14,43 @@ from typing import Any
 from ._spec import Spec, from_dict
 from .compose import Join, Warmup, join, warmup
 from .cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
+from .cosine_decay import CosineDecay, CosineDecayRestarts
 from .cyclic import CyclicLR
+from .decay import Constant, ExponentialDecay, InverseTimeDecay, PiecewiseConstant, PolynomialDecay
+from .inverse_sqrt import InverseSqrt
 from .onecycle import OneCycleLR
 from .plotting import plot
 from .rangetest import LRRangeTest, RangeTestResult, find_lr, suggest
+from .stepwise import ConstantLR, ExponentialLR, LinearLR, MultiStepLR, PolynomialLR, StepLR
+from .wsd import WarmupStableDecay
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
+    "CosineDecay",
+    "CosineDecayRestarts",
+    "Constant",
+    "ConstantLR",
     "CyclicLR",
+    "ExponentialDecay",
+    "ExponentialLR",
+    "InverseSqrt",
+    "InverseTimeDecay",
     "Join",
     "LRRangeTest",
+    "LinearLR",
+    "MultiStepLR",
     "OneCycleLR",
+    "PiecewiseConstant",
+    "PolynomialDecay",
+    "PolynomialLR",
     "RangeTestResult",
     "Spec",
+    "StepLR",
     "Warmup",
+    "WarmupStableDecay",
     "find_lr",
     "from_dict",
     "join",
