@@ -24,13 +24,12 @@ Examples:
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._array_ops import Float64, Int64, Space, array_ops
+from ._array_ops import Float64, Int64, Space, array_ops, constants_on_device
 from ._float32 import Tensors, evaluate as evaluate_float32, float32_ops
 from ._ops import INT64_MAX, Ops
 
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
 INT32_MAX = 2**31 - 1
 _LIBRARIES = frozenset({"torch", "jax", "jaxlib", "cupy", "cupyx", "dask", "array_api_strict", "sparse", "ndonnx"})
 _NAMES = {"torch": "torch", "jax": "JAX", "cupy": "CuPy", "dask": "dask", "array_api_strict": "array-api-strict"}
-_lock = threading.Lock()
 _spaces: dict[Any, Any] = {}
 
 
@@ -112,20 +110,20 @@ def _namespace(steps: Any) -> tuple[Any, str]:
 
 def _library(steps: Any) -> _Library:
     """The ``_Library`` of ``steps``' namespace and device, built once per pair."""
-    xp, library = _namespace(steps)
-    device = _device(steps)
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(steps, torch.Tensor):
+        # Directly, not through array_namespace() and device(), which torch.compile refuses to trace.
+        import array_api_compat.torch as xp
+
+        library, device = "torch", steps.device
+    else:
+        xp, library = _namespace(steps)
+        device = _device(steps)
     float64 = _has_float64(xp, device, library)
-    try:
-        key = (library, xp.__name__, device, float64)
-        hash(key)
-    except TypeError:
-        key = (library, xp.__name__, str(device), float64)
+    key = (library, xp.__name__, str(device), float64)  # strings: torch.compile guards on the keys
     found = _spaces.get(key)
-    if found is None:
-        with _lock:
-            found = _spaces.get(key)
-            if found is None:
-                found = _spaces[key] = _Library(xp, device, library, float64)
+    if found is None:  # two threads may both build one: setdefault keeps the first (no lock: dynamo traces this)
+        found = _spaces.setdefault(key, _Library(xp, device, library, float64))
     return found
 
 
@@ -365,15 +363,19 @@ def _size(steps: Any) -> int:
 # -- evaluation -------------------------------------------------------------------------------------------
 
 
-def _formula(spec: Spec, ops: Ops, quantity: str) -> Callable[[Any], Any] | None:
+def _formula(spec: Spec, library: _Library, check: bool, quantity: str) -> Callable[[Any], Any] | None:
     """``spec._formula(ops, quantity)``, built once per spec and namespace (held on the spec, unsaved)."""
+    ops = library.ops[check]
     cache = spec.__dict__.get("_array_api_formulas")
     if cache is None:
         cache = spec.__dict__.setdefault("_array_api_formulas", {})
     key = (id(ops), quantity)
     found = cache.get(key)
     if found is None:
-        found = cache[key] = (ops, spec._formula(ops, quantity))
+        formula = spec._formula(ops, quantity)
+        if formula is not None and library.float64:
+            formula = constants_on_device(library.space, formula)
+        found = cache[key] = (ops, formula)  # the Ops kept alive with it: its id stays unique
     return found[1]
 
 
@@ -406,8 +408,7 @@ def evaluate(spec: Spec, quantity: str, steps: Any, *, check: bool = True) -> An
     library = _library(steps)
     xp = library.xp
     _check_dtype(xp, steps)
-    ops = library.ops[check]
-    formula = _formula(spec, ops, quantity)
+    formula = _formula(spec, library, check, quantity)
     if formula is None:
         return None
     if check:

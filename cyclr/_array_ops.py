@@ -46,12 +46,17 @@ class Space:
         """float64 ``pow``: the namespace's, or (dask) NumPy's ``float_power``, C's ``pow``."""
 
     def ints(self, value: Any) -> Any:
-        """A Python int or an integer NumPy array as an int64 array on the device."""
-        return self.xp.asarray(value, dtype=self.xp.int64, device=self.device)
+        """A Python int, or a list of them, as an int64 array on the device."""
+        if isinstance(value, list):
+            return self.xp.asarray(value, dtype=self.xp.int64, device=self.device)
+        # full(): a fill on the device, no copy from the host (a CUDA graph can capture it)
+        return self.xp.full((), value, dtype=self.xp.int64, device=self.device)
 
     def floats(self, value: Any) -> Any:
-        """A number or a NumPy array as a float64 array on the device."""
-        return self.xp.asarray(value, dtype=self.xp.float64, device=self.device)
+        """A number, or a list of them, as a float64 array on the device."""
+        if isinstance(value, list):
+            return self.xp.asarray(value, dtype=self.xp.float64, device=self.device)
+        return self.xp.full((), float(value), dtype=self.xp.float64, device=self.device)
 
 
 def _is_int(x: Any) -> bool:
@@ -176,7 +181,7 @@ class Int64:
                 raise OverflowError(f"the integer {y} is beyond int64 (an array step is int64)")
             return y
         if isinstance(y, np.ndarray) and y.dtype.kind in "iu":
-            return self.s.ints(y)
+            return self.s.ints(y.tolist())
         return None
 
     def _binary(self, y: Any, op: Callable[[Any, Any], Any]) -> Any:
@@ -298,10 +303,10 @@ def as_float(s: Space, y: Any) -> Any:
         return y.real().a
     if isinstance(y, (bool, np.bool_)):
         return float(y)
-    if _is_real(y) and np.ndim(y) == 0:
+    if isinstance(y, np.ndarray):  # a group's constants (no NumPy call here: dynamo would trace it)
+        return float(y[()]) if y.ndim == 0 else s.floats(y.tolist())  # a list: torch.compile traces it
+    if _is_real(y):
         return float(y)
-    if isinstance(y, np.ndarray):
-        return s.floats(y)
     return s.xp.astype(y, s.xp.float64, copy=False)  # the library's own array (a scale_fn's result)
 
 
@@ -404,11 +409,9 @@ def ldexp(x: Any, exponent: Any) -> Any:
         return x * math.ldexp(1.0, int(exponent))
     s = exponent.s
     xp = s.xp
-    e = xp.clip(exponent.a, -1100, 1100) if hasattr(xp, "clip") else xp.minimum(
-        xp.maximum(exponent.a, s.ints(-1100)), s.ints(1100)
-    )
-    zero = s.ints(0)
-    rise, fall = xp.maximum(e, zero), xp.maximum(-e, zero)
+    e = exponent.a
+    zero, cap = s.ints(0), s.ints(1100)
+    rise, fall = xp.minimum(xp.maximum(e, zero), cap), xp.minimum(xp.maximum(-e, zero), cap)
     # Each factor is 1 or a power of two, chosen before multiplying: no product overflows unless the
     # result does (2**1024 is applied as 2**512 twice, at the end).
     down: Any = s.floats(1.0)
@@ -440,7 +443,7 @@ def array_ops(s: Space, apply: Callable[[Callable[[Any], Any], Any], Any]) -> Op
 
     def lookup(boundaries: Sequence[int], values: Sequence[int]) -> StepFunction:
         table, results = int64_table(boundaries, values)
-        table_array, results_array = s.ints(table), s.ints(results)
+        table_array, results_array = s.ints(table.tolist()), s.ints(results.tolist())
         xp = s.xp
 
         def step_function(step: Any) -> Any:
@@ -465,3 +468,37 @@ def array_ops(s: Space, apply: Callable[[Callable[[Any], Any], Any], Any]) -> Op
         apply=apply,
         lookup=lookup,
     )
+
+
+def constants_on_device(s: Space, formula: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``formula`` with the NumPy arrays its closures hold (a grouped spec's constants) moved to ``s``.
+
+    A formula built for this namespace captures its per-group constants as NumPy arrays; moved once
+    here, as ``Float64`` arrays on the device, they are not copied from the host at every call (a
+    CUDA graph cannot capture such a copy) and torch.compile never meets a NumPy array. Only the cells
+    of closures built for this namespace are rebound; the arrays themselves are not changed.
+    """
+    seen: set[int] = set()
+
+    def visit(value: Any) -> None:
+        if id(value) in seen:
+            return
+        seen.add(id(value))
+        if isinstance(value, (tuple, list)):
+            for item in value:
+                visit(item)
+            return
+        for cell in getattr(value, "__closure__", None) or ():
+            try:
+                content = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if isinstance(content, np.ndarray) and content.ndim and content.dtype.kind == "f":
+                cell.cell_contents = Float64(s, s.floats(content.tolist()))
+            elif isinstance(content, np.ndarray) and content.ndim and content.dtype.kind in "iu":
+                cell.cell_contents = Int64(s, s.ints(content.tolist()))
+            elif callable(content) or isinstance(content, (tuple, list)):
+                visit(content)
+
+    visit(formula)
+    return formula
