@@ -44,6 +44,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING
 
+from .._array_api import evaluate
 from .._spec import Spec
 from .._validate import check_int
 from ._checks import _warn_if_out_of_order
@@ -198,19 +199,18 @@ def _check_spec(spec: Any) -> Spec:
 # -- the device evaluation -------------------------------------------------------------------------------
 
 
-def _device_values(
-    spec: Spec, quantity: str, device: torch.device, groups: int
-) -> Callable[[Tensor], list[Tensor]] | None:
-    """``step -> [value of group 0, ..., value of group G-1]``: float64 0-d tensors on ``device``."""
-    from ._tmp_eval import formula  # TEMPORARY: replaced by cyclr._array_api.evaluate
+def _device_values(spec: Spec, quantity: str, groups: int) -> Callable[[Tensor], list[Tensor]] | None:
+    """``step -> [value of group 0, ..., value of group G-1]``: 0-d tensors on the step's device.
 
+    The spec's formula on torch, by ``cyclr._array_api.evaluate`` with ``check=False`` (no read of the
+    step on the host): float64 where the device has it, else within 2 float32 ulps of the float64 value.
+    """
     if quantity == "momentum" and not spec.has_momentum:
         return None
     grouped = spec.groups is not None
-    evaluate = formula(spec, quantity, device)
 
     def values(step: Tensor) -> list[Tensor]:
-        value = evaluate(step)
+        value = evaluate(spec, quantity, step, check=False)
         if grouped:
             return list(value.unbind(0))
         return [value] * groups
@@ -228,8 +228,8 @@ class _Writer:
         count = len(optimizer.param_groups)
         self.device = lrs[0].device
         self.key = momentum_key
-        self.lr = _device_values(spec, "lr", self.device, count)
-        self.momentum = _device_values(spec, "momentum", self.device, count) if momentum_key else None
+        self.lr = _device_values(spec, "lr", count)
+        self.momentum = _device_values(spec, "momentum", count) if momentum_key else None
 
 
 # -- the mixin -------------------------------------------------------------------------------------------
@@ -391,11 +391,18 @@ def check_capturable(optimizer: Optimizer, spec: Any, momentum_key: str | None) 
     """The checks of ``capturable=True``, before anything changes: a cyclr spec, tensors to write.
 
     Raises:
-        TypeError: ``spec`` is not a cyclr spec; a group's lr (or scheduled momentum) is not a tensor.
-        ValueError: a tensor that cannot be written (see ``_targets``).
+        TypeError: ``spec`` is not a cyclr spec; a group's lr (or scheduled momentum) is not a tensor; a
+            custom ``scale_fn`` that cannot run on torch tensors.
+        ValueError: a tensor that cannot be written (see ``_targets``); a custom ``scale_fn`` value
+            outside [0, 1] at step 0.
     """
     _check_spec(spec)
-    _targets(optimizer, momentum_key, spec.groups is not None)
+    lrs, _ = _targets(optimizer, momentum_key, spec.groups is not None)
+    # One evaluation on the device, checked, before anything changes: a custom scale_fn that cannot run
+    # on torch tensors fails here (TypeError), not in the middle of the construction.
+    step = torch.zeros((), dtype=torch.int64, device=lrs[0].device)
+    for quantity in ("lr", "momentum") if momentum_key else ("lr",):
+        evaluate(spec, quantity, step, check=True)
 
 
 def make_capturable(scheduler: Any, optimizer: Optimizer, last_epoch: int) -> None:

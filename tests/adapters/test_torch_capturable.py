@@ -499,3 +499,48 @@ def test_get_last_lr_holds_copies_of_what_was_written():
     scheduler.step()
     assert last[0] == expected(SPEC.lr_at(3), 0, torch.float64)
     assert scheduler.get_last_lr()[0] == optimizer.param_groups[0]["lr"]
+
+
+COMPILED_SPECS = {
+    "OneCycleLR-cos": cyclr.OneCycleLR(max_lr=0.01, total_steps=1000, three_phase=True),
+    "SGDR": cyclr.CosineAnnealingWarmRestarts(base_lr=0.1, T_0=7, T_mult=2, eta_min=0.001),
+    "CyclicLR-per-group": cyclr.CyclicLR(base_lr=[0.001, 0.002], max_lr=[0.01, 0.03], step_size_up=5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPILED_SPECS))
+def test_compiled_float64_values_of_cosine_and_grouped_specs(name):
+    spec = COMPILED_SPECS[name]
+    groups = spec.groups or 1
+    optimizer = with_grads(sgd(groups=groups, momentum=spec.has_momentum))
+    scheduler = ct.Scheduler(optimizer, spec, capturable=True)
+
+    @torch.compile(fullgraph=True)
+    def scheduler_step():
+        scheduler.step()
+
+    torch._dynamo.reset()
+    for k in range(1, 1001):
+        scheduler_step()
+        assert_at(scheduler, spec, k)
+
+
+def test_a_custom_scale_fn_written_in_torch_runs_on_the_device():
+    def halving(x):  # Python's pow on the host path, torch's float64 pow on the device
+        return 0.5**x if isinstance(x, int) else torch.pow(0.5, x.to(torch.float64))
+
+    spec = cyclr.CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=3, scale_fn=halving, cycle_momentum=False)
+    optimizer = with_grads(sgd(momentum=False))
+    scheduler = ct.Scheduler(optimizer, spec, capturable=True)
+    for k in range(1, 20):
+        optimizer.step()
+        scheduler.step()
+        assert_at(scheduler, spec, k)
+
+
+def test_a_custom_scale_fn_that_fails_on_tensors_is_refused_before_anything_changes():
+    spec = cyclr.CyclicLR(base_lr=0.001, max_lr=0.006, scale_fn=lambda x: [1.0], cycle_momentum=False)
+    optimizer = sgd(momentum=False)
+    with pytest.raises((TypeError, ValueError), match="scale_fn"):
+        ct.Scheduler(optimizer, spec, capturable=True)
+    assert optimizer.param_groups[0]["lr"] == tensor(0.1) and "initial_lr" not in optimizer.param_groups[0]
