@@ -350,6 +350,14 @@ class Capturable:
         torch._foreach_copy_(targets, sources)
         self._last_tensor.copy_(torch.stack(lrs))
 
+    def _set_position(self, T_cur: Any, T_i: Any) -> None:  # noqa: N803 (torch's names)
+        # CosineAnnealingWarmRestarts: an assigned T_cur or T_i is a position off the step, kept on the
+        # host; the device step has none.
+        raise ValueError(
+            f"a capturable {type(self).__name__} follows whole steps on the device: T_cur and T_i cannot "
+            f"be assigned (got T_cur={T_cur!r}, T_i={T_i!r}); build it with capturable=False for that"
+        )
+
     # -- state ---------------------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:

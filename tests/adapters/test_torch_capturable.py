@@ -544,3 +544,26 @@ def test_a_custom_scale_fn_that_fails_on_tensors_is_refused_before_anything_chan
     with pytest.raises((TypeError, ValueError), match="scale_fn"):
         ct.Scheduler(optimizer, spec, capturable=True)
     assert optimizer.param_groups[0]["lr"] == tensor(0.1) and "initial_lr" not in optimizer.param_groups[0]
+
+
+def test_warm_restarts_refuse_an_assigned_position_and_a_fractional_epoch():
+    optimizer = with_grads(sgd())
+    scheduler = ct.CosineAnnealingWarmRestarts(optimizer, T_0=5, capturable=True)
+    optimizer.step()
+    scheduler.step()
+    assert scheduler.T_cur == 1 and scheduler.T_i == 5
+    with pytest.raises(ValueError, match="T_cur and T_i cannot be assigned"):
+        scheduler.T_cur = 2.5
+    with pytest.raises(TypeError, match="epoch"):
+        scheduler.step(1.5)
+    assert scheduler.last_epoch == 1
+
+
+def test_one_cycle_past_total_steps_holds_the_specs_last_value_instead_of_raising():
+    optimizer = with_grads(sgd())
+    scheduler = ct.OneCycleLR(optimizer, max_lr=0.01, total_steps=5, capturable=True)
+    for k in range(1, 9):
+        optimizer.step()
+        scheduler.step()
+        assert_at(scheduler, scheduler.spec, k)
+    assert optimizer.param_groups[0]["lr"] == expected(scheduler.spec.lr_at(5), 0, torch.float64)
