@@ -261,7 +261,11 @@ class Capturable:
 
     @last_epoch.setter
     def last_epoch(self, value: int) -> None:
+        # Assigned from outside (torch's SequentialLR: ``last_epoch -= 1``): the count of step() calls
+        # stays, as the host scheduler's ``_step_count`` does.
+        count = self._step_count
         self._step_tensor.fill_(value)
+        self._count_offset = count - value
 
     @property
     def _step_count(self) -> int:

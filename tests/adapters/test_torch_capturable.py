@@ -567,3 +567,24 @@ def test_one_cycle_past_total_steps_holds_the_specs_last_value_instead_of_raisin
         scheduler.step()
         assert_at(scheduler, scheduler.spec, k)
     assert optimizer.param_groups[0]["lr"] == expected(scheduler.spec.lr_at(5), 0, torch.float64)
+
+
+@pytest.mark.parametrize("position", [0, 1], ids=["first", "after-warmup"])
+def test_in_sequential_lr_it_steps_and_counts_as_the_host_scheduler(position):
+    spec = cyclr.CyclicLR(base_lr=0.01, max_lr=0.1, step_size_up=4, cycle_momentum=False)
+    runs = []
+    for capturable in (False, True):
+        optimizer = with_grads(sgd(momentum=False))
+        other = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.5, total_iters=3)
+        ours = ct.Scheduler(optimizer, spec, capturable=capturable)
+        schedulers = [other, ours] if position else [ours, other]
+        sequential = torch.optim.lr_scheduler.SequentialLR(optimizer, schedulers, milestones=[3])
+        lrs = []
+        for _ in range(12):
+            optimizer.step()
+            sequential.step()
+            lrs.append(float(optimizer.param_groups[0]["lr"]))
+        state = ours.state_dict()
+        state["_last_lr"] = [float(v) for v in state["_last_lr"]]
+        runs.append((lrs, state, ours.last_epoch, ours._step_count))
+    assert runs[0] == runs[1]
