@@ -189,11 +189,11 @@ def _capturable_rows() -> list[Row]:
             if capturable:
 
                 @torch.compile
-                def step() -> None:
+                def compiled_step() -> None:
                     optimizer.step()
                     scheduler.step()
 
-                return step
+                return compiled_step
 
             @torch.compile
             def optimizer_step() -> None:

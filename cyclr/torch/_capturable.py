@@ -86,7 +86,7 @@ def _step_wrapper(optimizer: Optimizer) -> None:
     if getattr(step, "_wrapped_by_lr_sched", False):
         func = getattr(step, "__wrapped__", None)  # torch's wrapper: functools.wraps(the class function)
     elif getattr(step, "__self__", None) is optimizer:
-        func = step.__func__
+        func = step.__func__  # type: ignore[attr-defined]
     else:
         return
     if not callable(func):
@@ -181,7 +181,7 @@ def _targets(
             if grouped and first != index:
                 raise ValueError(
                     f"param_groups[{first}] and param_groups[{index}] share one {name} tensor, but the spec "
-                    f"gives each group its own value: give each group its own tensor (an \"{name}\" entry "
+                    f'gives each group its own value: give each group its own tensor (an "{name}" entry '
                     f"in each group's dict)"
                 )
     return lrs, momenta
@@ -238,13 +238,17 @@ class _Writer:
 class Capturable:
     """What a capturable scheduler changes in its class: the step on the device (see the module)."""
 
-    __slots__ = ()
-
     # ``Scheduler`` provides these (declared for the type checker).
     optimizer: Optimizer
     _spec: Any
     _momentum_key: str | None
-    _capture: _Writer | None
+    _capture: _Writer | None  # a slot of Scheduler's: a cache
+    # The state ``make_capturable`` adds to the scheduler's ``__dict__``.
+    _step_tensor: Tensor  # the step count, int64, on the device
+    _count_offset: int  # _step_count - last_epoch (changed only by jumps and loads)
+    _order_checked: bool  # whether the first eager step has checked the order
+    _last_tensor: Tensor  # the lrs written last, float64, one per group, on the device
+    _position: Any  # CosineAnnealingWarmRestarts' position off the step (None here)
 
     def _reset_cache(self) -> None:
         super()._reset_cache()  # type: ignore[misc]
@@ -355,8 +359,12 @@ class Capturable:
         self._last_tensor.copy_(torch.stack(lrs))
 
     def _set_position(self, T_cur: Any, T_i: Any) -> None:  # noqa: N803 (torch's names)
-        # CosineAnnealingWarmRestarts: an assigned T_cur or T_i is a position off the step, kept on the
-        # host; the device step has none.
+        # CosineAnnealingWarmRestarts: a T_cur or T_i that is not the step's position is kept on the host
+        # (``_position``); the device step has none. The step's own position is accepted.
+        super()._set_position(T_cur, T_i)  # type: ignore[misc]
+        if self.__dict__.get("_position") is None:
+            return
+        self._position = None
         raise ValueError(
             f"a capturable {type(self).__name__} follows whole steps on the device: T_cur and T_i cannot "
             f"be assigned (got T_cur={T_cur!r}, T_i={T_i!r}); build it with capturable=False for that"
@@ -394,7 +402,7 @@ def capturable_class(cls: type) -> type:
 
 def _rebuild(base: type) -> Any:
     """Unpickle a capturable scheduler: an instance of ``base``'s capturable subclass (state follows)."""
-    scheduler = base.__new__(base)
+    scheduler: Any = object.__new__(base)
     scheduler.__class__ = capturable_class(base)
     return scheduler
 

@@ -102,8 +102,8 @@ class CosineAnnealingWarmRestarts(Scheduler):
         eta_min: the lr the cosine falls toward (>= 0).
         last_epoch: -1 to start; the index of the last step to resume (torch's convention).
         capturable: keep the step on the device of the optimizer's lr tensors and compute the values there
-            with torch operations, for a compiled or CUDA-graph-captured step (see ``Scheduler``): the closed form ``spec(k)``, integer
-            epochs only.
+            with torch operations, for a compiled or CUDA-graph-captured step (see ``Scheduler``): the
+            closed form ``spec(k)``, integer epochs only.
 
     Raises:
         TypeError: ``optimizer`` is not an Optimizer; ``T_0`` or ``T_mult`` is not a number.
@@ -324,8 +324,8 @@ class CosineAnnealingLR(Scheduler):
         eta_min: the lowest lr (>= 0).
         last_epoch: -1 to start; the index of the last step to resume (torch's convention).
         capturable: keep the step on the device of the optimizer's lr tensors and compute the values there
-            with torch operations, for a compiled or CUDA-graph-captured step (see ``Scheduler``): the closed form ``spec(k)``, integer
-            epochs only.
+            with torch operations, for a compiled or CUDA-graph-captured step (see ``Scheduler``): the
+            closed form ``spec(k)``, integer epochs only.
 
     Raises:
         TypeError: ``optimizer`` is not an Optimizer; ``T_max`` or ``eta_min`` is not a number.

@@ -163,7 +163,9 @@ class CyclicLR(Scheduler):
             max_momentums=_per_group("max_momentum", max_momentum, optimizer) if cycle_momentum else None,
         )
         spec = args.spec()
-        super().__init__(optimizer, spec, last_epoch, capturable=capturable)  # validates the rest, then writes step 0
+        super().__init__(
+            optimizer, spec, last_epoch, capturable=capturable
+        )  # validates the rest, then writes step 0
         self._args = args
         self.base_lrs = list(args.base_lrs)
         if cycle_momentum and last_epoch == -1:

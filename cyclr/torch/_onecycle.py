@@ -207,7 +207,9 @@ class OneCycleLR(Scheduler):
         last_epoch = check_int("last_epoch", last_epoch, minimum=-1)
         if last_epoch + 1 > total_steps:
             raise _past_the_end(last_epoch + 1, total_steps)
-        super().__init__(optimizer, spec, last_epoch, capturable=capturable)  # validates the rest, then writes the first step
+        super().__init__(
+            optimizer, spec, last_epoch, capturable=capturable
+        )  # validates the rest, then writes the first step
         div_factor, final_div_factor = _plain(div_factor), _plain(final_div_factor)
         self.base_lrs = [top / div_factor for top in max_lrs]
         self._anneal_func_type = anneal_strategy  # torch's attribute (the spec decides the values)

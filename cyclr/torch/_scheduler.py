@@ -15,6 +15,7 @@ from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING, LRScheduler
 
 from .._spec import from_dict
 from .._validate import check_int
+from ._capturable import _step_wrapper, check_capturable, make_capturable
 from ._checks import (
     _check_finite,
     _check_groups,
@@ -26,7 +27,6 @@ from ._checks import (
     _plain,
     _warn_if_out_of_order,
 )
-from ._capturable import _step_wrapper, check_capturable, make_capturable
 from ._state import _check_state, _spec_data
 
 _BLOCK_VALUES = 2048  # values per quantity in one precomputed block (steps x groups)

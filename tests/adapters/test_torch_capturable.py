@@ -45,7 +45,9 @@ def sgd(dtype=torch.float64, groups=1, momentum=True, shared=False):
 
 def adam(dtype=torch.float64):
     model = torch.nn.Linear(3, 1).to(dtype)
-    return torch.optim.Adam(model.parameters(), lr=tensor(0.1, dtype), betas=(tensor(0.9, dtype), tensor(0.99, dtype)))
+    return torch.optim.Adam(
+        model.parameters(), lr=tensor(0.1, dtype), betas=(tensor(0.9, dtype), tensor(0.99, dtype))
+    )
 
 
 def with_grads(optimizer):
@@ -56,12 +58,18 @@ def with_grads(optimizer):
 
 
 def beta1(group):
-    return group["momentum"] if "momentum" in group and not isinstance(group.get("betas"), tuple) else group["betas"][0]
+    return (
+        group["momentum"]
+        if "momentum" in group and not isinstance(group.get("betas"), tuple)
+        else group["betas"][0]
+    )
 
 
 def expected(values, index, dtype):
     """``spec(k)``'s lr or momentum for one group, rounded once to ``dtype`` (as fill_ rounds)."""
-    value = values if not isinstance(values, (list, tuple)) and getattr(values, "ndim", 0) == 0 else values[index]
+    value = (
+        values if not isinstance(values, (list, tuple)) and getattr(values, "ndim", 0) == 0 else values[index]
+    )
     return torch.tensor(float(value), dtype=torch.float64).to(dtype)
 
 
@@ -78,7 +86,9 @@ def assert_at(scheduler, spec, k):
 
 # The schedulers: name -> (build(optimizer) -> scheduler, groups)
 def _kinds():
-    per_group = cyclr.CyclicLR(base_lr=[0.001, 0.002], max_lr=[0.01, 0.03], step_size_up=5, mode="triangular2")
+    per_group = cyclr.CyclicLR(
+        base_lr=[0.001, 0.002], max_lr=[0.01, 0.03], step_size_up=5, mode="triangular2"
+    )
     return {
         "Scheduler": (lambda o: ct.Scheduler(o, SPEC, capturable=True), 1),
         "Scheduler-per-group": (lambda o: ct.Scheduler(o, per_group, capturable=True), 2),
@@ -112,7 +122,9 @@ def test_eager_steps_write_spec_k_in_place(kind, dtype):
     tensors = [(g["lr"], g["momentum"]) for g in optimizer.param_groups]
     scheduler = build(optimizer)
     spec = scheduler.spec  # the drop-ins' specs (from the groups' lrs) are tested in test_torch*.py
-    assert type(scheduler).__name__ == kind.split("-")[0] and isinstance(scheduler, getattr(ct, kind.split("-")[0]))
+    assert type(scheduler).__name__ == kind.split("-")[0] and isinstance(
+        scheduler, getattr(ct, kind.split("-")[0])
+    )
     assert_at(scheduler, spec, 0)
     for k in range(1, 40):
         optimizer.step()
@@ -120,7 +132,8 @@ def test_eager_steps_write_spec_k_in_place(kind, dtype):
         assert_at(scheduler, spec, k)
         assert scheduler.last_epoch == k and scheduler._step_count == k + 1
     # the same tensors, written in place
-    assert all(g["lr"] is lr and g["momentum"] is m for g, (lr, m) in zip(optimizer.param_groups, tensors))
+    for group, (lr, momentum) in zip(optimizer.param_groups, tensors, strict=True):
+        assert group["lr"] is lr and group["momentum"] is momentum
 
 
 def test_adam_beta1_is_written_and_beta2_kept():
@@ -314,7 +327,7 @@ def test_a_cuda_graph_of_the_whole_training_step_replays_the_schedule():
         momenta.append(optimizer.param_groups[0]["betas"][0].clone())
     torch.cuda.synchronize()
     start = 4  # three warm-up steps and the capture's own step, then one step per replay
-    for i, (lr, momentum) in enumerate(zip(lrs, momenta)):
+    for i, (lr, momentum) in enumerate(zip(lrs, momenta, strict=True)):
         k = start + 1 + i
         assert lr.item() == torch.tensor(spec.lr_at(k), dtype=torch.float32).item(), k
         assert momentum.item() == torch.tensor(spec.momentum_at(k), dtype=torch.float32).item(), k
@@ -334,7 +347,9 @@ def test_a_float_lr_is_refused_with_the_way_to_fix_it():
 
 def test_a_float_momentum_or_beta1_the_spec_schedules_is_refused():
     sgd_float = torch.optim.SGD(torch.nn.Linear(2, 1).parameters(), lr=tensor(0.1), momentum=0.9)
-    with pytest.raises(TypeError, match=r"\['momentum'\] is 0.9 .*momentum=torch.tensor\(0.9\).*cycle_momentum=False"):
+    with pytest.raises(
+        TypeError, match=r"\['momentum'\] is 0.9 .*momentum=torch.tensor\(0.9\).*cycle_momentum=False"
+    ):
         ct.CyclicLR(sgd_float, base_lr=0.01, max_lr=0.1, capturable=True)
     ct.CyclicLR(sgd_float, base_lr=0.01, max_lr=0.1, cycle_momentum=False, capturable=True)  # lr only: fine
     adam_float = torch.optim.Adam(torch.nn.Linear(2, 1).parameters(), lr=tensor(0.1))
@@ -345,7 +360,11 @@ def test_a_float_momentum_or_beta1_the_spec_schedules_is_refused():
 @pytest.mark.parametrize(
     "lr, message",
     [
-        (torch.tensor([0.1, 0.2]), r"one-element floating-point tensor in param_groups\[0\]\['lr'\], got dtype torch.float32 and shape \(2,\)"),
+        (
+            torch.tensor([0.1, 0.2]),
+            r"one-element floating-point tensor in param_groups\[0\]\['lr'\], got dtype torch.float32 "
+            r"and shape \(2,\)",
+        ),
         (torch.tensor(1), r"one-element floating-point tensor .* got dtype torch.int64"),
         (torch.tensor(0.1, requires_grad=True), r"cannot write param_groups\[0\]\['lr'\]: it requires grad"),
     ],
@@ -459,7 +478,9 @@ def test_state_is_the_host_schedulers_in_plain_types_and_loads_both_ways(name):
     loaded = torch.load(buffer, weights_only=True)
     host_state = host.state_dict()
     assert set(loaded) == set(host_state)
-    assert {k: v for k, v in loaded.items() if k != "_last_lr"} == {k: v for k, v in host_state.items() if k != "_last_lr"}
+    assert {k: v for k, v in loaded.items() if k != "_last_lr"} == {
+        k: v for k, v in host_state.items() if k != "_last_lr"
+    }
     assert [float(v) for v in host_state["_last_lr"]] == loaded["_last_lr"]
     # capturable -> host, host -> capturable: each continues where the saved one would have
     for source, target_capturable in ((loaded, False), (host_state, True)):
