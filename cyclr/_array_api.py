@@ -330,9 +330,10 @@ def _checked(spec: Spec, library: _Library, steps: Any) -> Any:
         return _checked_lazily(spec, library, steps)
     if _is_traced(steps) or _size(steps) == 0:
         return steps
-    wide = steps if steps.dtype == xp.int64 else xp.astype(steps, xp.int64)
+    # int64 holds every step but uint64's past 2**63; JAX without x64 has no int64 (its ints are int32)
+    wide = steps if steps.dtype == xp.int64 or library.library == "jax" else xp.astype(steps, xp.int64)
     smallest, largest = int(xp.min(wide)), int(xp.max(wide))
-    if smallest < 0 and steps.dtype == xp.uint64:  # past 2**63: negative once cast
+    if smallest < 0 and wide is not steps and steps.dtype == xp.uint64:  # past 2**63: negative once cast
         largest = int(xp.max(steps[wide < 0])) if library.library != "torch" else 2**63
         smallest = 0
     error = _step_error(spec, library, smallest, largest)
