@@ -1,19 +1,21 @@
 """lr_at / momentum_at / spec() on array-API arrays: torch, JAX, dask, array-api-strict (and CuPy, CUDA).
 
-Oracle: the NumPy path (``spec.lr_at(numpy_array)``), itself tested against torch, optax and Keras. The
-bounds, in ulps of the schedule's largest value M (docs/arrays.md):
+Oracle: the NumPy path (``spec.lr_at(numpy_array)``), itself tested against torch, optax and Keras.
+Integer positions are exact on every path, so the values differ only where a library's float64
+operation is not correctly rounded. The bounds, in ulps of the schedule's largest value M (the
+error analysis is in docs/arrays.md):
 
-* dask: bit for bit (its blocks are NumPy arrays, and ``pow`` is NumPy's ``float_power`` as on the
-  NumPy path);
-* torch CPU and array-api-strict: 2 ulp(M). Integer positions are exact; each float operation is the
-  library's, and those that are not correctly rounded are within 1 ulp (torch's vectorised ``cos`` and
-  ``pow``, NumPy's SIMD ``np.power`` under array-api-strict). The error of ``cos`` enters the value
-  multiplied by ``delta / 2 <= M`` and that of ``gamma ** k`` by ``delta * shape <= M``: one ulp(M)
-  each, plus the rounding the NumPy path shares;
-* JAX with x64 (XLA on CPU): 8 ulp(M). XLA's float64 division is 1 ulp off in about a third of
-  quotients, so ``pct = k / width`` is; the range test's ``ratio ** pct`` multiplies that error by
-  ``ln(ratio)`` (18 for 8 decades), of the value, which is at most M: 18 ulps of the value near M's
-  binade is within 8 ulp(M) only because the value there is at most half... measured 7.5 (docs).
+* dask: bit for bit (its blocks are NumPy arrays, and ``pow`` is NumPy's ``float_power``, C's pow,
+  as on the NumPy path);
+* torch CPU and array-api-strict: 3 ulp(M). Their + - * / are correctly rounded; ``cos`` (torch's
+  vectorised one) and ``pow`` (torch's; NumPy's SIMD ``np.power`` under array-api-strict) are within
+  1 ulp, and each enters the value multiplied by at most M: two such functions in a formula
+  (exp_range's two powers), plus a tie the NumPy path rounds the other way;
+* JAX with x64 (XLA on CPU): 6 ulp(M), ``2 + ln(end_lr / start_lr)`` for the exponential range test.
+  XLA's float64 division is 1 ulp off in about a third of quotients; a quotient ``q`` in [0, 2) that
+  feeds ``cos(pi * q)`` moves the value by at most ``pi * M * 2**-53`` (about pi ulp(M)), plus cos's
+  own ulp and the shared roundings; one that feeds ``ratio ** q`` moves it by ``ln(ratio)`` ulps of
+  the value;
 * JAX without x64, and torch without float64: float32 within 2 ulp of the float64 value
   (cyclr._float32's double-float evaluation, as cyclr.jax).
 """
@@ -21,6 +23,7 @@ bounds, in ulps of the schedule's largest value M (docs/arrays.md):
 from __future__ import annotations
 
 import copy
+import math
 import pickle
 import subprocess
 import sys
@@ -28,10 +31,14 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import cyclr
+from cyclr.rangetest import LRRangeTest
 
 from adapters.float32_oracle import CATALOGUE, float32_ulps
+from strategies import cyclic_kwargs
 
 torch = pytest.importorskip("torch")
 xs = pytest.importorskip("array_api_strict")
@@ -109,7 +116,7 @@ def test_dask_equals_the_numpy_path_bit_for_bit(name, quantity):
 
 @pytest.mark.parametrize(("name", "quantity"), QUANTITIES)
 @pytest.mark.parametrize("library", ["torch", "array-api-strict"])
-def test_torch_and_strict_within_2_ulp_of_the_schedule_scale(name, quantity, library):
+def test_torch_and_strict_within_3_ulp_of_the_schedule_scale(name, quantity, library):
     spec = SPECS[name]
     expected = values(spec, quantity, STEPS)
     steps = torch.from_numpy(STEPS) if library == "torch" else xs.asarray(STEPS)
@@ -119,7 +126,7 @@ def test_torch_and_strict_within_2_ulp_of_the_schedule_scale(name, quantity, lib
         return
     assert result.dtype == (torch.float64 if library == "torch" else xs.float64)
     assert tuple(result.shape) == expected.shape
-    assert scale_ulps(np.asarray(result), expected) <= 2.0
+    assert scale_ulps(np.asarray(result), expected) <= 3.0
 
 
 def test_torch_cpu_is_exact_where_no_transcendental_is_involved():
@@ -129,7 +136,7 @@ def test_torch_cpu_is_exact_where_no_transcendental_is_involved():
 
 
 @pytest.mark.parametrize(("name", "quantity"), QUANTITIES)
-def test_jax_x64_within_8_ulp_of_the_schedule_scale(name, quantity, x64):
+def test_jax_x64_within_6_ulp_of_the_schedule_scale(name, quantity, x64):
     spec = SPECS[name]
     expected = values(spec, quantity, STEPS)
     result = values(spec, quantity, jnp.asarray(STEPS))
@@ -137,7 +144,10 @@ def test_jax_x64_within_8_ulp_of_the_schedule_scale(name, quantity, x64):
         assert result is None
         return
     assert result.dtype == jnp.float64
-    assert scale_ulps(np.asarray(result), expected) <= 8.0
+    bound = 6.0
+    if isinstance(spec, LRRangeTest) and spec.mode == "exp":
+        bound = 2.0 + math.log(spec.end_lr / spec.start_lr)
+    assert scale_ulps(np.asarray(result), expected) <= bound
 
 
 @pytest.mark.parametrize(("name", "quantity"), QUANTITIES)
@@ -392,3 +402,21 @@ def test_import_cyclr_and_the_numpy_path_do_not_import_array_api_compat():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+# -- any CyclicLR, any steps -------------------------------------------------------------------------------
+
+
+@given(kwargs=cyclic_kwargs(waveforms=True), far=st.lists(st.integers(0, 2**62), max_size=20))
+def test_any_cyclic_on_torch_within_3_ulp_of_its_scale(kwargs, far):
+    """M is the larger bound of the quantity (base_lr/max_lr; the momenta), whatever steps are drawn."""
+    spec = cyclr.CyclicLR(**kwargs)
+    steps = np.array([*range(3 * spec.period), *far], dtype=np.int64)
+    for quantity, bounds in (("lr", ("base_lr", "max_lr")), ("momentum", ("base_momentum", "max_momentum"))):
+        expected = values(spec, quantity, steps)
+        result = values(spec, quantity, torch.from_numpy(steps))
+        if expected is None:
+            assert result is None
+            continue
+        largest = max(abs(kwargs[bound]) for bound in bounds)
+        assert np.max(np.abs(result.numpy() - expected)) <= 3 * np.spacing(largest)
