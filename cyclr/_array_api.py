@@ -235,7 +235,7 @@ def _applier(library: _Library, check: bool) -> Callable[[Callable[[Any], Any], 
         argument = x.a if isinstance(x, Int64) else x
         try:
             result = fn(argument)
-        except TypeError as error:
+        except (TypeError, RuntimeError) as error:  # torch: "Boolean value of Tensor ... is ambiguous"
             label = getattr(fn, "__name__", None) or repr(fn)
             reason = (str(error).splitlines() or [""])[0]
             raise TypeError(
@@ -300,7 +300,7 @@ def _limit(spec: Spec, float64: bool) -> int:
     return exact_steps(spec, 64 if float64 else 32)
 
 
-def _step_error(spec: Spec, library: _Library, smallest: int, largest: int, unsigned: bool) -> ValueError | None:
+def _step_error(spec: Spec, library: _Library, smallest: int, largest: int) -> ValueError | None:
     """The error for steps in ``[smallest, largest]``, or None when they are all valid."""
     from ._limits import describe_limit
 
@@ -320,7 +320,6 @@ def _step_error(spec: Spec, library: _Library, smallest: int, largest: int, unsi
             f"restart arithmetic forms integers past int{bits} from there; pass a Python int or a NumPy "
             f"array (both exact at any step)"
         )
-    del unsigned
     return None
 
 
@@ -331,10 +330,13 @@ def _checked(spec: Spec, library: _Library, steps: Any) -> Any:
         return _checked_lazily(spec, library, steps)
     if _is_traced(steps) or _size(steps) == 0:
         return steps
-    unsigned = xp.isdtype(steps.dtype, "unsigned integer")
-    smallest = 0 if unsigned else int(xp.min(steps))
-    largest = int(xp.max(steps))
-    error = _step_error(spec, library, smallest, largest, unsigned)
+    # int64 holds every step but uint64's past 2**63; JAX without x64 has no int64 (its ints are int32)
+    wide = steps if steps.dtype == xp.int64 or library.library == "jax" else xp.astype(steps, xp.int64)
+    smallest, largest = int(xp.min(wide)), int(xp.max(wide))
+    if smallest < 0 and wide is not steps and steps.dtype == xp.uint64:  # past 2**63: negative once cast
+        largest = int(xp.max(steps[wide < 0])) if library.library != "torch" else 2**63
+        smallest = 0
+    error = _step_error(spec, library, smallest, largest)
     if error is not None:
         raise error
     return steps
@@ -345,7 +347,7 @@ def _checked_lazily(spec: Spec, library: _Library, steps: Any) -> Any:
 
     def check(block: np.ndarray) -> np.ndarray:
         if block.size:
-            error = _step_error(spec, library, int(block.min()), int(block.max()), block.dtype.kind == "u")
+            error = _step_error(spec, library, int(block.min()), int(block.max()))
             if error is not None:
                 raise error
         return block
