@@ -4,7 +4,9 @@
 ``torch.optim.lr_scheduler``'s: both drive an SGD-with-momentum (or Adam) optimizer with the same
 arguments, timed in the same run; ``step()`` alone, since ``optimizer.step()`` costs the same under either.
 The tensor-lr rows (each group its own ``lr=torch.tensor(0.1)``) are medians of interleaved rounds, with
-the run-to-run noise of each side in the row.
+the run-to-run noise of each side in the row. The capturable rows time a whole (compiled) training step:
+``capturable=True`` inside the compiled function against the host ``step()`` after a compiled
+``optimizer.step()``.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def rows() -> list[Row]:
             result.append(Row(f"CyclicLR.step(), {what}", ours, "torch CyclicLR.step()", peer, goal))
         result += _family_rows()
         result += _tensor_rows()
+        result += _capturable_rows()
     return result
 
 
@@ -153,4 +156,69 @@ def _family_rows() -> list[Row]:
             ours = _step_time(lambda opt, k=kwargs, c=ours_class: c(opt, **k), groups, kind, False)
             peer = _step_time(lambda opt, k=kwargs, c=torch_class: c(opt, **k), groups, kind, False)
             result.append(Row(f"{name}.step(), {what}", ours, f"torch {name}.step()", peer, GOAL))
+    return result
+
+
+CAPTURABLE_ROUNDS = 21  # interleaved rounds per capturable row
+CAPTURABLE_PER_ROUND = 200  # training steps per round
+
+
+def _capturable_rows() -> list[Row]:
+    """A training step (Adam's step, then the scheduler's) with ``capturable=True`` inside one compiled
+    function, against the host ``step()`` after a compiled ``optimizer.step()`` (torch's documented way
+    to compile an optimizer, with tensor lr and betas so that it does not recompile). The gradients are
+    set once: the step is the optimizer's update and the schedule. Compilation is outside the timing;
+    rounds of the two alternate."""
+    import torch
+
+    import cyclr
+    import cyclr.torch
+
+    spec = cyclr.CyclicLR(base_lr=0.001, max_lr=0.006, step_size_up=2000)
+    result = []
+    for width in (16, 256):
+
+        def training(capturable: bool, width: int = width) -> Callable[[], None]:
+            model = torch.nn.Linear(width, width)
+            for p in model.parameters():
+                p.grad = torch.full_like(p, 1e-3)
+            optimizer = torch.optim.Adam(
+                model.parameters(), lr=torch.tensor(0.001), betas=(torch.tensor(0.9), torch.tensor(0.999))
+            )
+            scheduler = cyclr.torch.Scheduler(optimizer, spec, capturable=capturable)
+            if capturable:
+
+                @torch.compile
+                def compiled_step() -> None:
+                    optimizer.step()
+                    scheduler.step()
+
+                return compiled_step
+
+            @torch.compile
+            def optimizer_step() -> None:
+                optimizer.step()
+
+            def host_step() -> None:
+                optimizer_step()
+                scheduler.step()
+
+            return host_step
+
+        steps = []
+        for capturable in (True, False):
+            step = training(capturable)
+            for _ in range(3):  # compile, and the optimizer's second compile (its state exists then)
+                step()
+            steps.append(timeit.Timer("step()", globals={"step": step}))
+        ours, peer = [], []
+        for _ in range(CAPTURABLE_ROUNDS):
+            ours.append(steps[0].timeit(CAPTURABLE_PER_ROUND) / CAPTURABLE_PER_ROUND)
+            peer.append(steps[1].timeit(CAPTURABLE_PER_ROUND) / CAPTURABLE_PER_ROUND)
+        what = (
+            f"compiled Adam + capturable Scheduler.step(), one training step, Linear({width}, {width}) "
+            f"(median of {CAPTURABLE_ROUNDS}; noise ours {_noise(ours)}, peer {_noise(peer)})"
+        )
+        peer_name = "compiled Adam step + host Scheduler.step()"
+        result.append(Row(what, statistics.median(ours), peer_name, statistics.median(peer)))
     return result

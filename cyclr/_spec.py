@@ -19,6 +19,7 @@ from typing import Any, ClassVar, NamedTuple, Union
 
 import numpy as np
 
+from ._array_api import is_array
 from ._inline import inline
 from ._ops import NUMPY, PYTHON, Ops
 from ._validate import INT64_MAX, check_choice, check_int, check_steps
@@ -269,6 +270,10 @@ class Spec:
         return self._evaluate("lr", step), self._evaluate("momentum", step)
 
     def _evaluate(self, quantity: str, step: Steps) -> Any:
+        if is_array(step):  # torch, JAX, CuPy, dask...: that library's array, on its device
+            from ._array_api import evaluate
+
+            return evaluate(self, quantity, step)
         checked = check_steps(step)
         if isinstance(checked, int):
             formula = self._python_lr if quantity == "lr" else self._python_momentum

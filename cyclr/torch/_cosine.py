@@ -101,6 +101,9 @@ class CosineAnnealingWarmRestarts(Scheduler):
         T_mult: the factor by which each period grows (an integer >= 1).
         eta_min: the lr the cosine falls toward (>= 0).
         last_epoch: -1 to start; the index of the last step to resume (torch's convention).
+        capturable: keep the step on the device of the optimizer's lr tensors and compute the values there
+            with torch operations, for a compiled or CUDA-graph-captured step (see ``Scheduler``): the
+            closed form ``spec(k)``, integer epochs only.
 
     Raises:
         TypeError: ``optimizer`` is not an Optimizer; ``T_0`` or ``T_mult`` is not a number.
@@ -119,7 +122,14 @@ class CosineAnnealingWarmRestarts(Scheduler):
     """
 
     def __init__(
-        self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch: int = -1
+        self,
+        optimizer: Optimizer,
+        T_0: int,
+        T_mult: int = 1,
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
+        *,
+        capturable: bool = False,
     ) -> None:
         T_0 = _torch_count("T_0", T_0, "a positive integer", 1)
         T_mult = _torch_count("T_mult", T_mult, "an integer >= 1", 1)
@@ -130,7 +140,7 @@ class CosineAnnealingWarmRestarts(Scheduler):
         # torch's (T_cur, T_i) when they are not the position of last_epoch (a fractional epoch, an
         # assigned T_cur); None while they are, and then the spec gives them (and the lrs).
         self._position: tuple[Any, Any] | None = None
-        super().__init__(optimizer, spec, last_epoch)
+        super().__init__(optimizer, spec, last_epoch, capturable=capturable)
         self.base_lrs = base_lrs
 
     def step(self, epoch: float | None = None) -> None:
@@ -313,6 +323,9 @@ class CosineAnnealingLR(Scheduler):
         T_max: steps from the initial lr down to ``eta_min``.
         eta_min: the lowest lr (>= 0).
         last_epoch: -1 to start; the index of the last step to resume (torch's convention).
+        capturable: keep the step on the device of the optimizer's lr tensors and compute the values there
+            with torch operations, for a compiled or CUDA-graph-captured step (see ``Scheduler``): the
+            closed form ``spec(k)``, integer epochs only.
 
     Raises:
         TypeError: ``optimizer`` is not an Optimizer; ``T_max`` or ``eta_min`` is not a number.
@@ -329,13 +342,21 @@ class CosineAnnealingLR(Scheduler):
 
     _WRITES_STEP_0 = False  # torch's construction keeps the group's lr: that is what chaining needs
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        T_max: int,
+        eta_min: float = 0.0,
+        last_epoch: int = -1,
+        *,
+        capturable: bool = False,
+    ) -> None:
         _check_optimizer(optimizer)
         base_lrs = _initial_lrs(optimizer, last_epoch)
         spec = CosineSpec(
             base_lr=_one_or_per_group(base_lrs), T_max=_whole_steps("T_max", T_max), eta_min=_plain(eta_min)
         )
-        super().__init__(optimizer, spec, last_epoch)
+        super().__init__(optimizer, spec, last_epoch, capturable=capturable)
         self.base_lrs = base_lrs
 
     # A cache: torch's recurrence factor for the steps _factors_start + [0, len(_factors)).

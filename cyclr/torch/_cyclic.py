@@ -112,6 +112,8 @@ class CyclicLR(Scheduler):
         base_momentum: momentum at the lr's peak; a float or one per group.
         max_momentum: momentum at the start of a cycle; a float or one per group.
         last_epoch: -1 to start; the index of the last batch to resume (torch's convention).
+        capturable: keep the step on the device of the optimizer's lr tensors and compute the values there
+            with torch operations, for a compiled or CUDA-graph-captured step (see ``Scheduler``).
 
     Raises:
         TypeError: ``optimizer`` is not an Optimizer; a value has the wrong type (a string rate, ...).
@@ -142,6 +144,8 @@ class CyclicLR(Scheduler):
         base_momentum: float | Sequence[float] = 0.8,
         max_momentum: float | Sequence[float] = 0.9,
         last_epoch: int = -1,
+        *,
+        capturable: bool = False,
     ) -> None:
         _check_optimizer(optimizer)
         up = _whole_steps("step_size_up", step_size_up)
@@ -159,7 +163,9 @@ class CyclicLR(Scheduler):
             max_momentums=_per_group("max_momentum", max_momentum, optimizer) if cycle_momentum else None,
         )
         spec = args.spec()
-        super().__init__(optimizer, spec, last_epoch)  # validates the rest, then writes step 0
+        super().__init__(
+            optimizer, spec, last_epoch, capturable=capturable
+        )  # validates the rest, then writes step 0
         self._args = args
         self.base_lrs = list(args.base_lrs)
         if cycle_momentum and last_epoch == -1:

@@ -128,6 +128,9 @@ class OneCycleLR(Scheduler):
         final_div_factor: ``min = initial / final_div_factor``.
         three_phase: the paper's three phases instead of fastai's two.
         last_epoch: -1 to start; the index of the last batch to resume (torch's convention).
+        capturable: keep the step on the device of the optimizer's lr tensors and compute the values there
+            with torch operations, for a compiled or CUDA-graph-captured step (see ``Scheduler``); past
+            ``total_steps`` it gives the spec's last value instead of raising (that check needs the host).
 
     Raises:
         TypeError: ``optimizer`` is not an Optimizer; ``total_steps`` is not a number, ``pct_start`` is
@@ -164,6 +167,8 @@ class OneCycleLR(Scheduler):
         final_div_factor: float = 1e4,
         three_phase: bool = False,
         last_epoch: int = -1,
+        *,
+        capturable: bool = False,
     ) -> None:
         _check_optimizer(optimizer)
         # torch's checks, in torch's order and with its exception types; the spec checks the rest.
@@ -202,7 +207,9 @@ class OneCycleLR(Scheduler):
         last_epoch = check_int("last_epoch", last_epoch, minimum=-1)
         if last_epoch + 1 > total_steps:
             raise _past_the_end(last_epoch + 1, total_steps)
-        super().__init__(optimizer, spec, last_epoch)  # validates the rest, then writes the first step
+        super().__init__(
+            optimizer, spec, last_epoch, capturable=capturable
+        )  # validates the rest, then writes the first step
         div_factor, final_div_factor = _plain(div_factor), _plain(final_div_factor)
         self.base_lrs = [top / div_factor for top in max_lrs]
         self._anneal_func_type = anneal_strategy  # torch's attribute (the spec decides the values)

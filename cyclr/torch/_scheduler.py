@@ -15,6 +15,7 @@ from torch.optim.lr_scheduler import EPOCH_DEPRECATION_WARNING, LRScheduler
 
 from .._spec import from_dict
 from .._validate import check_int
+from ._capturable import _step_wrapper, check_capturable, make_capturable
 from ._checks import (
     _check_finite,
     _check_groups,
@@ -56,12 +57,22 @@ class Scheduler(LRScheduler):
         spec: a cyclr schedule (``cyclr.CyclicLR(...)`` or any object with the spec contract: callable
             ``step -> (lr, momentum)``, ``.groups``, ``.has_momentum``, and ``.to_dict()`` to be saved).
         last_epoch: -1 to start at step 0; ``N >= 0`` to resume, landing on step ``N + 1``.
+        capturable: False (the default) computes on the host. True keeps the step count in an int64
+            tensor on the device of the groups' lr tensors, and ``step()`` is torch operations on that
+            device, copying lr and momentum into the groups' tensors in place: no host synchronisation,
+            so it runs inside ``torch.compile(fullgraph=True)`` and a CUDA-graph capture. Reading
+            ``last_epoch``, ``_step_count`` or ``get_last_lr()`` synchronises. See docs/torch.md,
+            "Compiled and graph-captured steps", and ``cyclr/torch/_capturable.py``.
 
     Raises:
         TypeError: ``optimizer`` is not an Optimizer; ``spec`` lacks the spec contract; ``last_epoch`` is
-            not an integer.
+            not an integer; ``capturable`` is not a bool; with ``capturable=True``: ``spec`` is not a
+            cyclr spec, or a group's lr (or the momentum or beta1 the spec schedules) is a Python float,
+            not a tensor (the message says how to build the optimizer).
         ValueError: ``spec.groups`` differs from ``len(optimizer.param_groups)``; the spec schedules
-            momentum but the optimizer has neither ``"momentum"`` nor ``"betas"``; ``last_epoch < -1``.
+            momentum but the optimizer has neither ``"momentum"`` nor ``"betas"``; ``last_epoch < -1``;
+            with ``capturable=True``: a tensor to write is not one floating-point element, requires
+            grad, or is on another device than the first group's lr.
         KeyError: ``last_epoch >= 0`` and a group has no ``"initial_lr"`` (as torch).
 
     Nothing is written to the optimizer unless every check passes.
@@ -84,6 +95,7 @@ class Scheduler(LRScheduler):
         "_block_size",
         "_block_start",
         "_block_stop",
+        "_capture",
         "_constructing",
         "_pending",
         "_plan",
@@ -93,16 +105,25 @@ class Scheduler(LRScheduler):
     # torch's schedulers write step 0 at construction; a chainable one keeps the group's lr instead.
     _WRITES_STEP_0 = True
 
-    def __init__(self, optimizer: Optimizer, spec: Any, last_epoch: int = -1) -> None:
+    def __init__(
+        self, optimizer: Optimizer, spec: Any, last_epoch: int = -1, *, capturable: bool = False
+    ) -> None:
         _check_optimizer(optimizer)
         _check_spec(spec)
         last_epoch = check_int("last_epoch", last_epoch, minimum=-1)
+        if not isinstance(capturable, bool):
+            raise TypeError(f"capturable must be True or False, got {capturable!r}")
         _check_groups(optimizer, spec)
         momentum_key = _momentum_key(optimizer, spec)
         _check_resumable(optimizer, last_epoch)
         _check_values(spec, last_epoch + 1)
+        if capturable:
+            check_capturable(optimizer, spec, momentum_key)
         # Every check passed: from here on the optimizer is changed.
         self.optimizer = optimizer
+        if capturable:
+            make_capturable(self, optimizer, last_epoch)
+        _step_wrapper(optimizer)  # before torch's: a wrapper dynamo traces (see _capturable.py)
         self._bind(spec, momentum_key)
         if last_epoch == -1 and self._WRITES_STEP_0:
             self._apply(0)  # as torch: "initial_lr" records the lr of step 0
