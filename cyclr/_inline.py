@@ -80,7 +80,10 @@ def inline(formula: Callable[[Any], Any], *, guarded: bool = False) -> Callable[
         return None  # not a plain function of one argument (no *args, no **kwargs)
     if getattr(formula, "__defaults__", None) or getattr(formula, "__kwdefaults__", None):
         return None
-    cells = [cell.cell_contents for cell in (formula.__closure__ or ())]  # type: ignore[attr-defined]
+    try:
+        cells = [cell.cell_contents for cell in (formula.__closure__ or ())]  # type: ignore[attr-defined]
+    except ValueError:  # a cell not filled yet (a name the closure assigns after its def): leave it be
+        return None
     kinds = tuple(_kind(value) for value in cells)
     key = (code, kinds, guarded)
     with _LOCK:

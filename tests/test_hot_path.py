@@ -253,3 +253,22 @@ def test_the_flat_function_outlives_its_spec():
     import inspect
 
     assert list(inspect.signature(lr_at).parameters) == ["step"]
+
+
+def test_a_closure_with_a_cell_not_yet_filled_is_left_as_it_is():
+    """A formula whose closure names a variable assigned after its ``def`` (an empty cell when the spec is
+    first used) is not rewritten: ``inline`` returns None and ``lr_at`` takes the method (found with
+    CosineDecayRestarts, whose formula referred to a name bound later)."""
+    from cyclr._inline import inline
+
+    def factory():
+        def value(step):
+            return later * step
+
+        assert inline(value) is None  # the cell of `later` is empty here
+        later = 0.5
+        return value
+
+    assert factory()(4) == 2.0
+    spec = cyclr.CosineDecayRestarts(base_lr=0.1, first_decay_steps=10)
+    assert spec.lr_at(25) == spec.lr_at(np.array([25]))[0]
