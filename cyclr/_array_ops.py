@@ -343,7 +343,9 @@ def where(s: Space, condition: Any, if_true: Any, if_false: Any) -> Any:
     if isinstance(condition, (bool, np.bool_)):
         return if_true if condition else if_false
     xp = s.xp
-    if (isinstance(if_true, Int64) or _is_int(if_true)) and (isinstance(if_false, Int64) or _is_int(if_false)):
+    if (isinstance(if_true, Int64) or _is_int(if_true)) and (
+        isinstance(if_false, Int64) or _is_int(if_false)
+    ):
         a = if_true.a if isinstance(if_true, Int64) else s.ints(_saturated(int(if_true)))
         b = if_false.a if isinstance(if_false, Int64) else s.ints(_saturated(int(if_false)))
         return Int64(s, xp.where(condition, a, b))
