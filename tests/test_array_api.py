@@ -12,7 +12,8 @@ error analysis is in docs/arrays.md):
   1 ulp, and each enters the value multiplied by at most M: two such functions in a formula
   (exp_range's two powers), plus a tie the NumPy path rounds the other way;
 * JAX with x64 (XLA on CPU): 6 ulp(M), ``2 + ln(end_lr / start_lr)`` for the exponential range test.
-  XLA's float64 division is 1 ulp off in about a third of quotients; a quotient ``q`` in [0, 2) that
+  XLA's vectorised float64 division is 1 ulp off in 14-36% of quotients by a schedule's constants
+  (measured: 7, 33, 2000); a quotient ``q`` in [0, 2) that
   feeds ``cos(pi * q)`` moves the value by at most ``pi * M * 2**-53`` (about pi ulp(M)), plus cos's
   own ulp and the shared roundings; one that feeds ``ratio ** q`` moves it by ``ln(ratio)`` ulps of
   the value;
