@@ -265,7 +265,7 @@ def _applier(library: _Library, check: bool) -> Callable[[Callable[[Any], Any], 
                 f"scale_fn must return a number or a {name} array of numbers in [0, 1]"
             )
         if check:
-            _check_scale(library, result)
+            result = _check_scale(library, result)
         if not library.float64:
             return result
         return Float64(library.space, xp.astype(result, xp.float64) if is_array(result) else float(result))
@@ -273,7 +273,8 @@ def _applier(library: _Library, check: bool) -> Callable[[Callable[[Any], Any], 
     return apply
 
 
-def _check_scale(library: _Library, result: Any) -> None:
+def _check_scale(library: _Library, result: Any) -> Any:
+    """``result`` once every value is known to be in [0, 1]: now, or (dask) as each chunk is computed."""
     xp = library.xp
     if not is_array(result):
         value = float(result)
@@ -282,17 +283,26 @@ def _check_scale(library: _Library, result: Any) -> None:
                 f"scale_fn returned {value!r}; a custom scale_fn must return a finite number in [0, 1], so "
                 f"that the lr stays between base_lr and max_lr"
             )
-        return
+        return result
     if not xp.isdtype(result.dtype, ("real floating", "integral")):
         raise ValueError(f"scale_fn returned an array of dtype {result.dtype}; it must return real numbers")
-    if library.lazy or _is_traced(result):
-        return  # checked where it is computed: not in a lazy graph or a trace (see docs/arrays.md)
-    bad = ~((result >= 0) & (result <= 1))  # NaN fails both comparisons
-    if bool(xp.any(bad)):
-        raise ValueError(
-            f"scale_fn returned a value outside [0, 1] (or NaN) on a {library.name} array; a custom scale_fn "
-            f"must return finite numbers in [0, 1], so that the lr stays between base_lr and max_lr"
-        )
+    message = (
+        f"scale_fn returned a value outside [0, 1] (or NaN) on a {library.name} array; a custom scale_fn "
+        f"must return finite numbers in [0, 1], so that the lr stays between base_lr and max_lr"
+    )
+    if library.lazy:
+
+        def check(block: np.ndarray) -> np.ndarray:
+            if not np.all((block >= 0) & (block <= 1)):
+                raise ValueError(message)
+            return block
+
+        return result.map_blocks(check, dtype=result.dtype)
+    if _is_traced(result):
+        return result  # a traced value is unknown until the traced function runs
+    if bool(xp.any(~((result >= 0) & (result <= 1)))):  # NaN fails both comparisons
+        raise ValueError(message)
+    return result
 
 
 # -- validation of the steps ------------------------------------------------------------------------------
@@ -384,9 +394,10 @@ def _size(steps: Any) -> int:
 def _formula(spec: Spec, library: _Library, check: bool, quantity: str) -> Callable[[Any], Any] | None:
     """``spec._formula(ops, quantity)``, built once per spec and namespace (held on the spec, unsaved)."""
     ops = library.ops[check]
-    cache = spec.__dict__.get("_array_api_formulas")
+    held = getattr(spec, "__dict__", None)  # a user's subclass with __slots__ has none: built every call
+    cache = {} if held is None else held.get("_array_api_formulas")
     if cache is None:
-        cache = spec.__dict__.setdefault("_array_api_formulas", {})
+        cache = held.setdefault("_array_api_formulas", {})  # type: ignore[union-attr]
     key = (id(ops), quantity)
     found = cache.get(key)
     if found is None:

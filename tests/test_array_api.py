@@ -349,6 +349,10 @@ def test_a_scale_fn_outside_0_1_is_refused():
     spec = cyclr.CyclicLR(scale_fn=lambda x: x * 1.0, scale_mode="iterations")
     with pytest.raises(ValueError, match=r"scale_fn returned a value outside \[0, 1\]"):
         spec.lr_at(torch.arange(5))
+    lazy = spec.lr_at(da.arange(5, chunks=2))  # dask: when the chunk is computed
+    with pytest.raises(ValueError, match=r"scale_fn returned a value outside \[0, 1\]"):
+        lazy.compute()
+    assert np.array_equal(spec.lr_at(da.arange(2, chunks=1)).compute(), spec.lr_at(np.arange(2)))
 
 
 # -- dask stays lazy, in bounded memory ---------------------------------------------------------------------
