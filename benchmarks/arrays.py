@@ -37,11 +37,22 @@ def rows() -> list[Row]:
         numpy_lr_at = partial(spec.lr_at, numpy_steps)
         ours_torch = partial(spec.lr_at, torch_steps)
         with dask.config.set(scheduler="threads"):
-            ours_dask = lambda: spec.lr_at(dask_steps).compute()  # noqa: E731
-            for what, ours in (("torch CPU tensor", ours_torch), (f"dask array ({CHUNK:,} a chunk)", ours_dask)):
-                for peer_name, peer in (("numpy precompute(10M)", precompute), ("numpy lr_at(arange(10M))", numpy_lr_at)):
+            ours_dask = partial(lambda spec: spec.lr_at(dask_steps).compute(), spec)
+            for what, ours in (
+                ("torch CPU tensor", ours_torch),
+                (f"dask array ({CHUNK:,} a chunk)", ours_dask),
+            ):
+                for peer_name, peer in (
+                    ("numpy precompute(10M)", precompute),
+                    ("numpy lr_at(arange(10M))", numpy_lr_at),
+                ):
                     mine, theirs, noise = paired_medians(ours, peer, pairs=7)
                     result.append(
-                        Row(f"lr_at 10M, {label}, {what} (median of 7; ratio noise ±{noise:.0%})", mine, peer_name, theirs)
+                        Row(
+                            f"lr_at 10M, {label}, {what} (median of 7; ratio noise ±{noise:.0%})",
+                            mine,
+                            peer_name,
+                            theirs,
+                        )
                     )
     return result

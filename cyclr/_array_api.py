@@ -30,15 +30,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._array_ops import Float64, Int64, Space, array_ops, constants_on_device
-from ._float32 import Tensors, evaluate as evaluate_float32, float32_ops
+from ._float32 import Tensors, float32_ops
+from ._float32 import evaluate as evaluate_float32
 from ._ops import INT64_MAX, Ops
 
 if TYPE_CHECKING:
     from ._spec import Spec
 
 INT32_MAX = 2**31 - 1
-_LIBRARIES = frozenset({"torch", "jax", "jaxlib", "cupy", "cupyx", "dask", "array_api_strict", "sparse", "ndonnx"})
-_NAMES = {"torch": "torch", "jax": "JAX", "cupy": "CuPy", "dask": "dask", "array_api_strict": "array-api-strict"}
+_LIBRARIES = frozenset(
+    {"torch", "jax", "jaxlib", "cupy", "cupyx", "dask", "array_api_strict", "sparse", "ndonnx"}
+)
+_NAMES = {
+    "torch": "torch",
+    "jax": "JAX",
+    "cupy": "CuPy",
+    "dask": "dask",
+    "array_api_strict": "array-api-strict",
+}
 _spaces: dict[Any, Any] = {}
 
 
@@ -122,7 +131,9 @@ def _library(steps: Any) -> _Library:
     float64 = _has_float64(xp, device, library)
     key = (library, xp.__name__, str(device), float64)  # strings: torch.compile guards on the keys
     found = _spaces.get(key)
-    if found is None:  # two threads may both build one: setdefault keeps the first (no lock: dynamo traces this)
+    if (
+        found is None
+    ):  # two threads may both build one: setdefault keeps the first (no lock: dynamo traces this)
         found = _spaces.setdefault(key, _Library(xp, device, library, float64))
     return found
 
@@ -138,9 +149,10 @@ def _device(steps: Any) -> Any:
 
 def _has_float64(xp: Any, device: Any, library: str) -> bool:
     if library == "jax":
-        import jax
+        import jax.numpy as jnp
+        from jax import dtypes
 
-        return bool(jax.config.jax_enable_x64)
+        return bool(dtypes.canonicalize_dtype(jnp.float64) == jnp.float64)  # jax_enable_x64 is on
     if library == "torch":
         return getattr(device, "type", None) != "mps"  # Apple's GPU has no float64
     try:
@@ -193,11 +205,13 @@ def _tensors(xp: Any, device: Any, library: str, name: str) -> Tensors:
     )
 
 
-def _bit_cast(library: str, name: str) -> tuple[Callable[[Any], Any], Callable[[Any], Any], Callable[[Any], Any]]:
+def _bit_cast(
+    library: str, name: str
+) -> tuple[Callable[[Any], Any], Callable[[Any], Any], Callable[[Any], Any]]:
     """float32 <-> int32 bit casts (not in the standard) and the compiler barrier, per library."""
     if library == "jax":
-        from jax import lax
         import jax.numpy as jnp
+        from jax import lax
 
         return (
             lambda x: lax.bitcast_convert_type(x, jnp.int32),
@@ -243,13 +257,15 @@ def _applier(library: _Library, check: bool) -> Callable[[Callable[[Any], Any], 
                 f"is called once with the whole array of its arguments, and must be written with {name} "
                 f"array functions (a where() instead of Python's if) ({type(error).__name__}: {reason})"
             ) from error
-        if isinstance(result, (bool, np.bool_)) or not (is_array(result) or isinstance(result, (int, float, np.number))):
+        if isinstance(result, (bool, np.bool_)) or not (
+            is_array(result) or isinstance(result, (int, float, np.number))
+        ):
             raise ValueError(
                 f"scale_fn returned {result!r} ({type(result).__name__}) on a {name} array; a custom "
                 f"scale_fn must return a number or a {name} array of numbers in [0, 1]"
             )
         if check:
-            _check_scale(library, result)
+            result = _check_scale(library, result)
         if not library.float64:
             return result
         return Float64(library.space, xp.astype(result, xp.float64) if is_array(result) else float(result))
@@ -257,7 +273,8 @@ def _applier(library: _Library, check: bool) -> Callable[[Callable[[Any], Any], 
     return apply
 
 
-def _check_scale(library: _Library, result: Any) -> None:
+def _check_scale(library: _Library, result: Any) -> Any:
+    """``result`` once every value is known to be in [0, 1]: now, or (dask) as each chunk is computed."""
     xp = library.xp
     if not is_array(result):
         value = float(result)
@@ -266,17 +283,26 @@ def _check_scale(library: _Library, result: Any) -> None:
                 f"scale_fn returned {value!r}; a custom scale_fn must return a finite number in [0, 1], so "
                 f"that the lr stays between base_lr and max_lr"
             )
-        return
+        return result
     if not xp.isdtype(result.dtype, ("real floating", "integral")):
         raise ValueError(f"scale_fn returned an array of dtype {result.dtype}; it must return real numbers")
-    if library.lazy or _is_traced(result):
-        return  # checked where it is computed: not in a lazy graph or a trace (see docs/arrays.md)
-    bad = ~((result >= 0) & (result <= 1))  # NaN fails both comparisons
-    if bool(xp.any(bad)):
-        raise ValueError(
-            f"scale_fn returned a value outside [0, 1] (or NaN) on a {library.name} array; a custom scale_fn "
-            f"must return finite numbers in [0, 1], so that the lr stays between base_lr and max_lr"
-        )
+    message = (
+        f"scale_fn returned a value outside [0, 1] (or NaN) on a {library.name} array; a custom scale_fn "
+        f"must return finite numbers in [0, 1], so that the lr stays between base_lr and max_lr"
+    )
+    if library.lazy:
+
+        def check(block: np.ndarray) -> np.ndarray:
+            if not np.all((block >= 0) & (block <= 1)):
+                raise ValueError(message)
+            return block
+
+        return result.map_blocks(check, dtype=result.dtype)
+    if _is_traced(result):
+        return result  # a traced value is unknown until the traced function runs
+    if bool(xp.any(~((result >= 0) & (result <= 1)))):  # NaN fails both comparisons
+        raise ValueError(message)
+    return result
 
 
 # -- validation of the steps ------------------------------------------------------------------------------
@@ -316,8 +342,8 @@ def _step_error(spec: Spec, library: _Library, smallest: int, largest: int) -> V
     limit = _limit(spec, library.float64)
     if largest >= limit:
         return ValueError(
-            f"step must be < {limit} for {describe_limit(spec)} in a {library.name} array, got {largest}: its "
-            f"restart arithmetic forms integers past int{bits} from there; pass a Python int or a NumPy "
+            f"step must be < {limit} for {describe_limit(spec)} in a {library.name} array, got {largest}: "
+            f"its restart arithmetic forms integers past int{bits} from there; pass a Python int or a NumPy "
             f"array (both exact at any step)"
         )
     return None
@@ -368,9 +394,10 @@ def _size(steps: Any) -> int:
 def _formula(spec: Spec, library: _Library, check: bool, quantity: str) -> Callable[[Any], Any] | None:
     """``spec._formula(ops, quantity)``, built once per spec and namespace (held on the spec, unsaved)."""
     ops = library.ops[check]
-    cache = spec.__dict__.get("_array_api_formulas")
+    held = getattr(spec, "__dict__", None)  # a user's subclass with __slots__ has none: built every call
+    cache = {} if held is None else held.get("_array_api_formulas")
     if cache is None:
-        cache = spec.__dict__.setdefault("_array_api_formulas", {})
+        cache = held.setdefault("_array_api_formulas", {})  # type: ignore[union-attr]
     key = (id(ops), quantity)
     found = cache.get(key)
     if found is None:
@@ -423,7 +450,9 @@ def evaluate(spec: Spec, quantity: str, steps: Any, *, check: bool = True) -> An
         return _as_result(library, value, shape)
     assert library.tensors is not None
     ints = steps if steps.dtype == xp.int32 else xp.astype(steps, xp.int32)
-    value = evaluate_float32(library.tensors, formula, ints if groups is None else xp.expand_dims(ints, axis=-1))
+    value = evaluate_float32(
+        library.tensors, formula, ints if groups is None else xp.expand_dims(ints, axis=-1)
+    )
     return _broadcast(xp, value, shape)
 
 

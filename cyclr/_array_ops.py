@@ -16,9 +16,11 @@ wrappers of the library's arrays, ``Int64`` and ``Float64``, whose operators say
 The functions: ``minimum``, ``maximum``, ``where``, ``cos``, ``log`` and ``floor`` are the standard's;
 ``ldexp`` (not in the standard) multiplies by powers of two built from the exponent's bits, exact;
 ``power`` is the library's ``pow`` of two float64 arrays; ``lookup`` is ``searchsorted`` then ``take``
-on the int64 table; ``apply`` calls a user's ``scale_fn`` once on the whole integer array (see
-``cyclr._array_api``). Nothing here copies to the host or branches on a value: the same code runs
-eagerly, under ``torch.compile``, and lazily on dask arrays.
+on the int64 table; ``select`` is left to ``where_select`` (each joined piece evaluated at every step,
+then chosen by ``where``: no branch on a value, so traced and lazy code stay whole); ``apply`` calls a
+user's ``scale_fn`` once on the whole integer array (see ``cyclr._array_api``). Nothing here copies
+to the host or branches on a value: the same code runs eagerly, under ``torch.compile``, and lazily
+on dask arrays.
 """
 
 from __future__ import annotations
@@ -343,7 +345,9 @@ def where(s: Space, condition: Any, if_true: Any, if_false: Any) -> Any:
     if isinstance(condition, (bool, np.bool_)):
         return if_true if condition else if_false
     xp = s.xp
-    if (isinstance(if_true, Int64) or _is_int(if_true)) and (isinstance(if_false, Int64) or _is_int(if_false)):
+    if (isinstance(if_true, Int64) or _is_int(if_true)) and (
+        isinstance(if_false, Int64) or _is_int(if_false)
+    ):
         a = if_true.a if isinstance(if_true, Int64) else s.ints(_saturated(int(if_true)))
         b = if_false.a if isinstance(if_false, Int64) else s.ints(_saturated(int(if_false)))
         return Int64(s, xp.where(condition, a, b))
