@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-HEAVY = ("numba", "torch", "jax", "keras", "tensorflow", "matplotlib", "optax")
+HEAVY = ("numba", "torch", "jax", "keras", "tensorflow", "matplotlib", "optax", "array_api_compat", "dask")
 
 
 def imported_after(code: str) -> list[str]:
