@@ -48,7 +48,9 @@ def _compiled(schedule: Callable[[Any], Any]) -> tuple[Callable[[], Any], float]
     import jax.numpy as jnp
 
     counts = jnp.arange(NUM_COUNTS, dtype=jnp.int32)
-    evaluate = jax.jit(schedule)
+    # Both sides give one value per count: optax's constant_schedule ignores its count and returns a 0-d
+    # array, which would time nothing against cyclr's million values.
+    evaluate = jax.jit(lambda count: jnp.broadcast_to(schedule(count), count.shape))
     started = time.perf_counter()
     evaluate.lower(counts).compile()
     compile_seconds = time.perf_counter() - started

@@ -284,6 +284,17 @@ def momentum_schedule(spec: Spec, *, group: int | None = None) -> Schedule:
     return _schedule("momentum_schedule", spec, "momentum", group)
 
 
+def _is_constant(value: Any) -> bool:
+    """Whether a formula gave a value fixed when it was built (a Python or NumPy number, not traced)."""
+    return not isinstance(value, jax.Array)
+
+
+def _broadcast(value: Any, shape: tuple[int, ...], dtype: Any) -> jax.Array:
+    """A constant formula's value, rounded once to ``dtype`` (NumPy rounds to nearest), at ``shape``."""
+    array = np.asarray(value, dtype=np.float64).astype(dtype)
+    return jnp.broadcast_to(array, np.broadcast_shapes(array.shape, shape))
+
+
 def _schedule(caller: str, spec: Spec, quantity: str, group: int | None) -> Schedule:
     spec = _adapter.check_spec(caller, spec)
     check_int32_counts(f"cyclr.jax.{caller}", "JAX", spec)
@@ -299,11 +310,17 @@ def _schedule(caller: str, spec: Spec, quantity: str, group: int | None) -> Sche
             raise TypeError(f"count must be an integer (optax's step count), got dtype {count.dtype}")
         steps = count[..., None] if grouped else count
         if jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64:  # jax_enable_x64 is on
-            value = formula64(steps.astype(jnp.int64)) + jnp.zeros(steps.shape, jnp.float64)
+            value = formula64(steps.astype(jnp.int64))
+            value = _broadcast(value, steps.shape, np.float64) if _is_constant(value) else value
+            value = value + jnp.zeros(steps.shape, jnp.float64)
         elif jax.default_backend() in FLOAT64_BACKENDS:
             with jax.enable_x64(True):  # float64 inside this float32 program, rounded once on the way out
                 wide = steps.astype(jnp.int64)
-                value = (formula64_in_32(wide) + jnp.zeros(wide.shape, jnp.float64)).astype(jnp.float32)
+                value = formula64_in_32(wide)
+                if _is_constant(value):  # a constant schedule: rounded to float32 here, no float64 work
+                    value = _broadcast(value, steps.shape, np.float32)
+                else:
+                    value = (value + jnp.zeros(wide.shape, jnp.float64)).astype(jnp.float32)
         else:
             value = evaluate(TENSORS, formula32, steps.astype(jnp.int32))
         return value if group is None else value[..., group]
