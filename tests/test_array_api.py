@@ -148,6 +148,11 @@ def test_jax_x64_within_6_ulp_of_the_schedule_scale(name, quantity, x64):
         return
     assert result.dtype == jnp.float64
     bound = 6.0
+    if isinstance(spec, cyclr.CosineDecay):
+        # XLA's float64 division is 1 ulp off in about a third of quotients: the error of t / D, times
+        # the cosine's argument scale (pi * 2 * num_cycles, over up to two periods), reaches the result
+        # as about |argument| / 2 ulps of the scale; 6 ulps was derived for arguments up to 4 pi.
+        bound = 6.0 * max(1.0, spec.num_cycles + 0.5)
     if isinstance(spec, LRRangeTest) and spec.mode == "exp":
         bound = 2.0 + math.log(spec.end_lr / spec.start_lr)
     assert scale_ulps(np.asarray(result), expected) <= bound

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from oracle import assert_close
 
@@ -186,6 +186,8 @@ def hf_case(draw: st.DrawFn) -> tuple[str, dict]:
 @given(hf_case(), st.lists(st.floats(1e-6, 10.0), min_size=1, max_size=3))
 def test_random_parameters_whole_runs(case, lrs):
     name, arguments = case
+    # transformers refuses lr_end >= the initial lr (and so does get_spec: tested with the errors below)
+    assume(arguments.get("scheduler_specific_kwargs", {}).get("lr_end", 0.0) < lrs[0])
     count = (arguments.get("num_training_steps") or 200) + 30
     spec = get_spec(name, lrs, default_lr=lrs[0], **arguments)
     values = spec.lr_at(np.arange(count))
