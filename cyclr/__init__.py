@@ -15,21 +15,34 @@ from ._spec import Spec, from_dict
 from .compose import Join, Warmup, join, warmup
 from .cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
 from .cyclic import CyclicLR
+from .decay import Constant, ExponentialDecay, InverseTimeDecay, PiecewiseConstant, PolynomialDecay
 from .onecycle import OneCycleLR
 from .plotting import plot
 from .rangetest import LRRangeTest, RangeTestResult, find_lr, suggest
+from .stepwise import ConstantLR, ExponentialLR, LinearLR, MultiStepLR, PolynomialLR, StepLR
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
+    "Constant",
+    "ConstantLR",
     "CyclicLR",
+    "ExponentialDecay",
+    "ExponentialLR",
+    "InverseTimeDecay",
     "Join",
     "LRRangeTest",
+    "LinearLR",
+    "MultiStepLR",
     "OneCycleLR",
+    "PiecewiseConstant",
+    "PolynomialDecay",
+    "PolynomialLR",
     "RangeTestResult",
     "Spec",
+    "StepLR",
     "Warmup",
     "find_lr",
     "from_dict",

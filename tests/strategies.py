@@ -61,3 +61,78 @@ def one_cycle_kwargs(draw: st.DrawFn, groups: int | None = None) -> dict:
         "final_div_factor": draw(st.floats(1.0, 1e5)),
         "three_phase": draw(st.booleans()),
     }
+
+
+def _per_group(draw: st.DrawFn, values: st.SearchStrategy, groups: int | None) -> object:
+    return draw(values) if groups is None else [draw(values) for _ in range(groups)]
+
+
+@st.composite
+def stepwise_kwargs(draw: st.DrawFn, name: str, groups: int | None = None) -> dict:
+    """Keyword arguments of a valid cyclr.stepwise spec ``name`` (torch's too: ``base_lr`` first)."""
+    kwargs: dict = {"base_lr": _per_group(draw, st.floats(1e-6, 1.0), groups)}
+    if name == "ConstantLR":
+        kwargs.update(factor=draw(st.floats(0.0, 1.0)), total_iters=draw(st.integers(0, 100)))
+    elif name == "LinearLR":
+        kwargs.update(
+            start_factor=draw(st.floats(1e-3, 1.0)),
+            end_factor=draw(st.floats(0.0, 1.0)),
+            total_iters=draw(st.integers(1, 100)),
+        )
+    elif name == "ExponentialLR":
+        kwargs.update(gamma=draw(st.floats(0.5, 1.0)))
+    elif name == "StepLR":
+        kwargs.update(step_size=draw(st.integers(1, 40)), gamma=draw(st.floats(0.0, 1.0)))
+    elif name == "MultiStepLR":
+        kwargs.update(
+            milestones=sorted(draw(st.lists(st.integers(0, 150), max_size=5))),
+            gamma=draw(st.floats(0.0, 2.0)),
+        )
+    else:
+        assert name == "PolynomialLR", name
+        kwargs.update(total_iters=draw(st.integers(1, 200)), power=draw(st.floats(0.1, 4.0)))
+    return kwargs
+
+
+@st.composite
+def decay_kwargs(draw: st.DrawFn, name: str, groups: int | None = None) -> dict:
+    """Keyword arguments of a valid cyclr.decay spec ``name``."""
+    rates = st.floats(1e-6, 1.0)
+    kwargs: dict = {"base_lr": _per_group(draw, rates, groups)}
+    if name == "PolynomialDecay":
+        kwargs.update(
+            decay_steps=draw(st.integers(1, 500)),
+            end_lr=_per_group(draw, st.floats(0.0, 1.0), groups),
+            power=draw(st.floats(0.1, 4.0)),
+            begin=draw(st.integers(0, 50)),
+            cycle=draw(st.booleans()),
+        )
+    elif name == "ExponentialDecay":
+        rate = draw(st.floats(0.05, 0.999) | st.floats(1.001, 2.0))
+        kwargs.update(
+            decay_rate=rate,
+            decay_steps=draw(st.integers(1, 100)),
+            staircase=draw(st.booleans()),
+            begin=draw(st.integers(0, 50)),
+            end_lr=(
+                _per_group(draw, st.floats(1.0, 2.0), groups)
+                if rate > 1
+                else draw(st.none() | st.just(_per_group(draw, st.floats(0.0, 1e-3), groups)))
+            ),
+        )
+    elif name == "InverseTimeDecay":
+        kwargs.update(
+            decay_rate=draw(st.floats(0.0, 10.0)),
+            decay_steps=draw(st.integers(1, 100)),
+            staircase=draw(st.booleans()),
+        )
+    else:
+        assert name == "PiecewiseConstant", name
+        boundaries = sorted(set(draw(st.lists(st.integers(0, 300), max_size=5))))
+        factors = st.just(0.0) | st.floats(1e-3, 2.0)  # no subnormal values: XLA flushes them to 0
+        kwargs.update(
+            boundaries=boundaries,
+            factors=draw(st.lists(factors, min_size=len(boundaries) + 1, max_size=len(boundaries) + 1)),
+            inclusive=draw(st.booleans()),
+        )
+    return kwargs

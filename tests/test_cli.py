@@ -12,6 +12,7 @@ import pytest
 
 import cyclr
 from cyclr.cli import main
+from cyclr.cli._options import FAMILIES
 
 
 def run(capsys, *argv):
@@ -184,7 +185,8 @@ def test_plot(capsys, tmp_path):
         (["show", "--schedule", "one-cycle"], "cyclr: error: --max-lr is required for --schedule one-cycle"),
         (
             ["show", "--schedule", "onecycle"],
-            "cyclr show: error: argument --schedule: invalid choice: 'onecycle' (choose from cosine, cyclic, one-cycle, sgdr)",  # noqa: E501
+            "cyclr show: error: argument --schedule: invalid choice: 'onecycle' "
+            f"(choose from {', '.join(sorted(FAMILIES))})",
         ),
         (["show", "--steps", "0,x"], "cyclr: error: --steps must be integers separated by commas, got '0,x'"),
         (["show", "--steps", "-5"], "cyclr: error: --steps must be >= 0, got '-5'"),

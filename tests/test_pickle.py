@@ -25,6 +25,17 @@ def _specs() -> list[cyclr.Spec]:
         cyclr.warmup(cosine, 5),
         cyclr.join([cosine, cyclr.CyclicLR(cycle_momentum=False)], [10]),
         cyclr.LRRangeTest(),
+        cyclr.Constant([0.1, 0.2]),
+        cyclr.PolynomialDecay(0.1, 50, end_lr=0.001, power=2.0, begin=3, cycle=True),
+        cyclr.ExponentialDecay([0.1, 0.2], 0.5, 7, staircase=True, begin=5, end_lr=1e-3),
+        cyclr.InverseTimeDecay(0.1, 0.5, 10),
+        cyclr.PiecewiseConstant(0.1, [10, 20], [1.0, 0.5, 0.1], inclusive=True),
+        cyclr.ConstantLR(0.1),
+        cyclr.LinearLR(0.1),
+        cyclr.ExponentialLR(0.1, 0.9),
+        cyclr.StepLR(0.1, 30),
+        cyclr.MultiStepLR(0.1, [30, 30, 80]),
+        cyclr.PolynomialLR(0.1, 100, 2.0),
     ]
 
 

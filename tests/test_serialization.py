@@ -42,7 +42,9 @@ def nested_data(depth: int) -> dict:
 def test_only_cyclrs_own_classes_are_registered():
     assert all(cls.__module__.split(".")[0] == "cyclr" for cls in _REGISTRY.values())
     assert {"CyclicLR", "OneCycleLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "Warmup", "Join",
-            "LRRangeTest"} <= set(_REGISTRY)
+            "LRRangeTest", "Constant", "PolynomialDecay",
+            "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstant", "ConstantLR", "LinearLR", "ExponentialLR",
+            "StepLR", "MultiStepLR", "PolynomialLR"} <= set(_REGISTRY)
     for name, cls in _REGISTRY.items():
         assert cls.__name__ == name and issubclass(cls, cyclr.Spec)
 

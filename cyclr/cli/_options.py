@@ -15,6 +15,7 @@ import json
 import math
 import re
 import sys
+import types
 import typing
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,9 @@ from .._spec import Spec, _parameter_names, from_dict
 from ..compose import warmup
 from ..cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
 from ..cyclic import CyclicLR
+from ..decay import Constant, ExponentialDecay, InverseTimeDecay, PiecewiseConstant, PolynomialDecay
 from ..onecycle import OneCycleLR
+from ..stepwise import ConstantLR, ExponentialLR, LinearLR, MultiStepLR, PolynomialLR, StepLR
 from ._usage import UsageError, fail
 
 FAMILIES: dict[str, type[Spec]] = {
@@ -32,6 +35,17 @@ FAMILIES: dict[str, type[Spec]] = {
     "one-cycle": OneCycleLR,
     "sgdr": CosineAnnealingWarmRestarts,
     "cosine": CosineAnnealingLR,
+    "constant": Constant,
+    "polynomial": PolynomialDecay,
+    "exponential": ExponentialDecay,
+    "inverse-time": InverseTimeDecay,
+    "piecewise": PiecewiseConstant,
+    "constant-lr": ConstantLR,
+    "linear-lr": LinearLR,
+    "exponential-lr": ExponentialLR,
+    "step-lr": StepLR,
+    "multistep-lr": MultiStepLR,
+    "polynomial-lr": PolynomialLR,
 }
 CONFIG_FORMATS = (".json", ".toml")
 CONFIG_LIMIT = 1 << 20  # bytes: a config is a few lines; a larger file is not one
@@ -48,16 +62,28 @@ def flag(name: str) -> str:
 
 
 def option_kinds() -> dict[str, tuple[str, type]]:
-    """Every CLI-settable spec parameter: name -> (kind, python type), kind in scalar/groups/flag."""
+    """Every CLI-settable spec parameter: name -> (kind, python type), kind in scalar/groups/list/flag.
+
+    "groups": a number or one per parameter group (``base_lr``); "list": always a list (``milestones``).
+    """
     kinds: dict[str, tuple[str, type]] = {}
     for family in FAMILIES.values():
         hints = typing.get_type_hints(family)
         for name in _parameter_names(family):
-            args = typing.get_args(hints[name]) or (hints[name],)
+            hint = hints[name]
+            union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+            args = typing.get_args(hint) if union else (hint,)
             if bool in args:
                 kinds[name] = ("flag", bool)
             elif any(typing.get_origin(arg) in (Sequence, list, tuple) for arg in args):
-                kinds[name] = ("groups", float)
+                sequences = (Sequence, list, tuple)
+                items = [typing.get_args(arg) for arg in args if typing.get_origin(arg) in sequences]
+                if int in items[0]:
+                    kinds[name] = ("list", int)  # milestones, boundaries: always a list of integers
+                elif float in args:
+                    kinds[name] = ("groups", float)  # a float, or one per parameter group
+                else:
+                    kinds[name] = ("list", float)  # factors: always a list
             elif int in args:
                 kinds[name] = ("scalar", int)
             elif float in args:
@@ -131,6 +157,19 @@ def _number_list(text: str) -> float | tuple[float, ...]:
     return values[0] if len(values) == 1 else values
 
 
+def _list_of(kind: type) -> Any:
+    """The parser of a comma-separated list of ``kind`` (int or float): always a tuple, even of one."""
+
+    def parse(text: str) -> tuple[Any, ...]:
+        try:
+            return tuple(kind(part) for part in text.split(","))
+        except ValueError:
+            noun = "integers" if kind is int else "numbers"
+            raise argparse.ArgumentTypeError(f"expected comma-separated {noun}, got {text!r}") from None
+
+    return parse
+
+
 def add_schedule_options(parser: argparse.ArgumentParser) -> None:
     """``--schedule``, ``--config``, ``--warmup-*`` and one flag per spec parameter."""
     group = parser.add_argument_group("schedule (flags override --config; [family: description; default])")
@@ -156,6 +195,9 @@ def add_schedule_options(parser: argparse.ArgumentParser) -> None:
             group.add_argument(flag(name), dest=name, action=argparse.BooleanOptionalAction, help=text)
         elif kind == "groups":
             group.add_argument(flag(name), dest=name, type=_number_list, metavar="X[,X...]", help=text)
+        elif kind == "list":
+            metavar = "N[,N...]" if kind_type is int else "X[,X...]"
+            group.add_argument(flag(name), dest=name, type=_list_of(kind_type), metavar=metavar, help=text)
         else:
             accepted = next(
                 (choices(f, name) for f in FAMILIES.values() if name in _parameter_names(f)), None

@@ -411,6 +411,32 @@ FAMILIES = {  # a cyclr spec, and torch's own scheduler for it: no torch code wa
         lambda: cyclr.CosineAnnealingWarmRestarts(base_lr=0.1, T_0=7, T_mult=2, eta_min=0.001),
         lambda opt: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=7, T_mult=2, eta_min=0.001),
     ),
+    # torch's step-wise schedulers step recursively: within 1e-12 of their closed form over these runs
+    # (tests/test_stepwise.py bounds the drift), which the spec computes
+    "ConstantLR": (
+        lambda: cyclr.ConstantLR(0.1, factor=0.3, total_iters=40),
+        lambda opt: torch.optim.lr_scheduler.ConstantLR(opt, factor=0.3, total_iters=40),
+    ),
+    "LinearLR": (
+        lambda: cyclr.LinearLR(0.1, start_factor=0.05, end_factor=0.8, total_iters=200),
+        lambda opt: torch.optim.lr_scheduler.LinearLR(opt, start_factor=0.05, end_factor=0.8, total_iters=200),  # noqa: E501
+    ),
+    "ExponentialLR": (
+        lambda: cyclr.ExponentialLR(0.1, gamma=0.99),
+        lambda opt: torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.99),
+    ),
+    "StepLR": (
+        lambda: cyclr.StepLR(0.1, step_size=13, gamma=0.7),
+        lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=13, gamma=0.7),
+    ),
+    "MultiStepLR": (
+        lambda: cyclr.MultiStepLR(0.1, milestones=[20, 20, 150], gamma=0.5),
+        lambda opt: torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[20, 20, 150], gamma=0.5),
+    ),
+    "PolynomialLR": (
+        lambda: cyclr.PolynomialLR(0.1, total_iters=60, power=2.0),
+        lambda opt: torch.optim.lr_scheduler.PolynomialLR(opt, total_iters=60, power=2.0),
+    ),
 }
 
 
