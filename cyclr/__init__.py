@@ -14,24 +14,30 @@ from typing import Any
 from ._spec import Spec, from_dict
 from .compose import Join, Warmup, join, warmup
 from .cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
+from .cosine_decay import CosineDecay, CosineDecayRestarts
 from .cyclic import CyclicLR
 from .decay import Constant, ExponentialDecay, InverseTimeDecay, PiecewiseConstant, PolynomialDecay
+from .inverse_sqrt import InverseSqrt
 from .onecycle import OneCycleLR
 from .plotting import plot
 from .rangetest import LRRangeTest, RangeTestResult, find_lr, suggest
 from .stepwise import ConstantLR, ExponentialLR, LinearLR, MultiStepLR, PolynomialLR, StepLR
+from .wsd import WarmupStableDecay
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
+    "CosineDecay",
+    "CosineDecayRestarts",
     "Constant",
     "ConstantLR",
     "CyclicLR",
     "ExponentialDecay",
     "ExponentialLR",
     "InverseTimeDecay",
+    "InverseSqrt",
     "Join",
     "LRRangeTest",
     "LinearLR",
@@ -44,6 +50,7 @@ __all__ = [
     "Spec",
     "StepLR",
     "Warmup",
+    "WarmupStableDecay",
     "find_lr",
     "from_dict",
     "join",

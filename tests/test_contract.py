@@ -39,6 +39,16 @@ CATALOGUE = {
     "multistep-lr-groups": cyclr.MultiStepLR([0.1, 0.2], [10, 10, 100], 0.5),
     "polynomial-lr": cyclr.PolynomialLR(0.1, 150, 2.0),
     "join": cyclr.join([cyclr.CosineAnnealingLR(0.1, 20), cyclr.CosineAnnealingWarmRestarts(0.05, 7, 2)], [20]),
+    "cosine-decay": cyclr.CosineDecay(0.1, 50, alpha=0.1, exponent=1.5),
+    "cosine-decay-hf-groups": cyclr.warmup(cyclr.CosineDecay([0.1, 0.2], 40, after="continue"), 5),
+    "cosine-decay-hard-restarts": cyclr.CosineDecay(0.1, 60, num_cycles=3, hard_restarts=True, after="zero"),
+    "cosine-decay-offset": cyclr.CosineDecay(0.1, 45, alpha=0.2, num_cycles=1.5, after="continue", offset=1),
+    "cosine-decay-restarts": cyclr.CosineDecayRestarts(0.1, 10, t_mul=2.0, m_mul=0.8, alpha=0.05),
+    "cosine-decay-restarts-fractional": cyclr.CosineDecayRestarts([0.1, 0.3], 7, t_mul=1.5, m_mul=0.9),
+    "inverse-sqrt": cyclr.InverseSqrt([0.1, 0.2], timescale=7),
+    "inverse-sqrt-warmup": cyclr.warmup(cyclr.InverseSqrt(0.1, timescale=20), 20),
+    "wsd": cyclr.WarmupStableDecay(0.1, 10, 30, num_training_steps=100, warmup_type="1-sqrt", min_lr_ratio=0.1),
+    "wsd-groups": cyclr.WarmupStableDecay([0.1, 0.2], 0, 25, num_stable_steps=40, decay_type="1-sqrt"),
 }
 STEPS = np.concatenate([np.arange(300), [1000, 12345, 10**6, 2**31 - 1, 2**40 + 3]])
 

@@ -24,10 +24,13 @@ from typing import Any
 from .._spec import Spec, _parameter_names, from_dict
 from ..compose import warmup
 from ..cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
+from ..cosine_decay import CosineDecay, CosineDecayRestarts
 from ..cyclic import CyclicLR
 from ..decay import Constant, ExponentialDecay, InverseTimeDecay, PiecewiseConstant, PolynomialDecay
+from ..inverse_sqrt import InverseSqrt
 from ..onecycle import OneCycleLR
 from ..stepwise import ConstantLR, ExponentialLR, LinearLR, MultiStepLR, PolynomialLR, StepLR
+from ..wsd import WarmupStableDecay
 from ._usage import UsageError, fail
 
 FAMILIES: dict[str, type[Spec]] = {
@@ -46,6 +49,10 @@ FAMILIES: dict[str, type[Spec]] = {
     "step-lr": StepLR,
     "multistep-lr": MultiStepLR,
     "polynomial-lr": PolynomialLR,
+    "cosine-decay": CosineDecay,
+    "cosine-decay-restarts": CosineDecayRestarts,
+    "inverse-sqrt": InverseSqrt,
+    "wsd": WarmupStableDecay,
 }
 CONFIG_FORMATS = (".json", ".toml")
 CONFIG_LIMIT = 1 << 20  # bytes: a config is a few lines; a larger file is not one

@@ -10,6 +10,8 @@ transformers Trainer accept them):
   keys, each a ``Scheduler`` over the cyclr spec of the same name: ``CyclicLR`` (``_cyclic.py``),
   ``OneCycleLR`` (``_onecycle.py``), ``CosineAnnealingWarmRestarts`` and ``CosineAnnealingLR``
   (``_cosine.py``).
+* ``get_scheduler`` and ``get_spec`` (``_get_scheduler.py``): transformers' ``get_scheduler`` (names,
+  signature, errors, values) as a ``Scheduler`` over a public cyclr spec.
 * ``find_lr`` (``_find_lr.py``): the LR range test on a torch model, its state restored afterwards.
 
 The schedulers hold the step (``last_epoch``) and the state torch's classes keep; the values come from
@@ -37,6 +39,7 @@ from .._spec import from_dict
 from ._cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
 from ._cyclic import CyclicLR
 from ._find_lr import find_lr
+from ._get_scheduler import get_scheduler, get_spec
 from ._onecycle import OneCycleLR
 from ._scheduler import Scheduler
 
@@ -55,4 +58,6 @@ __all__ = [
     "OneCycleLR",
     "Scheduler",
     "find_lr",
+    "get_scheduler",
+    "get_spec",
 ]
