@@ -9,8 +9,8 @@
 
 Why optimizers: Keras has no hook to schedule momentum, and the usual workaround, a callback that sets
 ``optimizer.momentum``, is silently ignored once the train step is compiled (the default on the JAX
-backend): the traced update reads ``momentum`` once, as a constant. Here the momentum is computed from
-the step counter inside the update, so it acts in compiled and eager training alike.
+and TensorFlow backends): the traced update reads ``momentum`` once, as a constant. Here the momentum
+is computed from the step counter inside the update, so it acts in compiled and eager training alike.
 
 Everything runs on ``keras.ops``, on the TensorFlow, JAX and PyTorch backends (all three tested). The
 core's single formula is evaluated on Keras tensors: from an int32 step (JAX's and PyTorch's
