@@ -23,7 +23,7 @@ from ._timing import Row
 GOAL_TORCH = ">= 3x faster"
 GOAL_JAX = "no slower"
 ROUNDS = 31
-PER_ROUND = 2000
+PER_ROUND = 4096  # two blocks of precomputed values (2048 steps, one group) per round
 NUM_COUNTS = 1_000_000
 JAX_ROUNDS = 15
 TRAINING = 10**9

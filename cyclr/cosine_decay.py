@@ -32,7 +32,7 @@ from ._validate import (
 )
 from .cosine import warm_restarts_position
 
-AFTER = ("hold", "continue", "zero")
+AFTERS = ("hold", "continue", "zero")
 _TINY = 2.0**-100  # below every nonzero 0.5 * (1 + cos(x)) (>= 2**-54), and a normal float32
 _INT64 = " (the NumPy and numba paths hold it in int64)"
 _FLOAT_PHASE_STEPS = 2**1000  # past it, step / decay_steps may pass the largest float (Python ints only)
@@ -142,7 +142,7 @@ class CosineDecay(Spec):
     front (``cyclr.torch.get_spec`` builds them). No momentum.
 
     Args:
-        base_lr: the lr at step 0; a float or one per parameter group.
+        base_lr: the lr at step 0, the top of the cosine; a float or one per parameter group.
         decay_steps: steps from ``base_lr`` to the floor (transformers' ``num_training_steps -
             num_warmup_steps``); a positive integer.
         alpha: the floor as a fraction of ``base_lr``, in [0, 1] (optax/Keras ``alpha``,
@@ -207,7 +207,7 @@ class CosineDecay(Spec):
         object.__setattr__(self, "num_cycles", num_cycles)
         hard = check_bool("hard_restarts", self.hard_restarts)
         object.__setattr__(self, "hard_restarts", hard)
-        after = check_choice("after", self.after, AFTER)
+        after = check_choice("after", self.after, AFTERS)
         if hard and after == "hold":
             raise ValueError(
                 "after must be 'zero' (transformers' cosine_with_restarts) or 'continue' with "
@@ -368,7 +368,7 @@ class CosineDecayRestarts(Spec):
     equal to rounding). No momentum.
 
     Args:
-        base_lr: the lr at step 0; a float or one per parameter group.
+        base_lr: the lr at step 0, the first restart's peak; a float or one per parameter group.
         first_decay_steps: the length of the first decay (a positive integer).
         t_mul: each period is ``t_mul`` times the previous one (a real >= 1; Keras' default 2.0).
         m_mul: each restart's peak is ``m_mul`` times the previous one (a real in [0, 1]; Keras' 1.0).

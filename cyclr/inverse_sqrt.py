@@ -51,7 +51,7 @@ class InverseSqrt(Spec):
     it). It never ends: the lr keeps falling, toward 0. No momentum.
 
     Args:
-        base_lr: the lr at step 0; a float or one per parameter group.
+        base_lr: the lr at step 0, from which it falls as 1 / sqrt; a float or one per parameter group.
         timescale: the steps over which the lr falls by ``1 / sqrt(2)`` from step 0 (a positive integer).
 
     Limits: exact to rounding at every step; Python int steps past ``2**1000`` are computed from the

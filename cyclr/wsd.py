@@ -25,6 +25,7 @@ from ._validate import (
 )
 
 SHAPES = ("linear", "cosine", "1-sqrt")
+WARMUP_TYPES = DECAY_TYPES = SHAPES  # the choices of warmup_type and decay_type (the CLI shows them)
 
 
 def wsd_factor_formula(
@@ -180,8 +181,8 @@ class WarmupStableDecay(Spec):
                 f"steps' type), got {show(W + S + D)}"
             )
         object.__setattr__(self, "_stable", S)
-        object.__setattr__(self, "warmup_type", check_choice("warmup_type", self.warmup_type, SHAPES))
-        object.__setattr__(self, "decay_type", check_choice("decay_type", self.decay_type, SHAPES))
+        object.__setattr__(self, "warmup_type", check_choice("warmup_type", self.warmup_type, WARMUP_TYPES))
+        object.__setattr__(self, "decay_type", check_choice("decay_type", self.decay_type, DECAY_TYPES))
         ratio = check_real("min_lr_ratio", self.min_lr_ratio, minimum=0.0, maximum=1.0)
         object.__setattr__(self, "min_lr_ratio", ratio)
         object.__setattr__(

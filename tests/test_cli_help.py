@@ -18,6 +18,10 @@ MINIMAL = {  # the fewest arguments each family accepts, to probe its validation
     "one-cycle": {"max_lr": 0.1, "total_steps": 10},
     "sgdr": {"base_lr": 0.1, "T_0": 5},
     "cosine": {"base_lr": 0.1, "T_max": 5},
+    "cosine-decay": {"base_lr": 0.1, "decay_steps": 10},
+    "cosine-decay-restarts": {"base_lr": 0.1, "first_decay_steps": 10},
+    "inverse-sqrt": {"base_lr": 0.1},
+    "wsd": {"base_lr": 0.1, "num_warmup_steps": 1, "num_decay_steps": 1, "num_training_steps": 5},
 }
 
 
