@@ -88,7 +88,8 @@ def polynomial_formula(
     step is divided by a float, as optax and Keras divide (Python's ``int / int`` rounds differently
     from NumPy's past ``2**53``), the cycle's by the float product ``decay_steps * multiple``.
     ``power == 1`` skips the power (``pow(x, 1) == x`` exactly, so every path still agrees); ``frac == 0``
-    gives 0 without a power.
+    gives 0 without a power. With ``cycle``, ``frac`` is clipped at 0: past ``2**53`` the two rounded
+    floats may make it an ulp negative (Keras' value is then outside ``[end_lr, base_lr]``).
     """
     maximum, minimum, where, power_of = xp.maximum, xp.minimum, xp.where, xp.power
     steps, length = decay_steps, float(decay_steps)  # divide by a float: int / int is exact in Python only
@@ -98,7 +99,9 @@ def polynomial_formula(
         s = maximum(step - begin, 0)
         if cycle:
             multiple = maximum(s // steps + where(s % steps > 0, 1, 0), 1)  # ceil(s / steps), 1 at 0
-            frac = 1 - s / (length * multiple)
+            # s <= length * multiple exactly, but both are rounded to floats past 2**53, where their
+            # quotient may pass 1 by an ulp: clipped, so the lr never leaves [end_lr, base_lr]
+            frac = maximum(1 - s / (length * multiple), 0.0)
         else:
             frac = 1 - minimum(s, steps) / length
         shape = frac if linear else where(frac > 0, power_of(frac, power), 0.0)

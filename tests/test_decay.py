@@ -423,3 +423,14 @@ def test_command_line_mistakes_print_one_line_and_exit_2(capsys, argv, message):
     status, out, err = run(capsys, "show", *argv)
     assert status == 2 and out == "" and len(err.strip().splitlines()) == 1
     assert message in err
+
+
+def test_polynomial_decay_cycle_stays_within_its_bounds_past_2_53():
+    # s / (decay_steps * ceil(s / decay_steps)) rounds past 1 there: a math domain error in pow (power
+    # 0.5), and a negative lr (power 1), before the fraction was clipped at 0
+    for power in (0.5, 1.0, 2.0):
+        spec = PolynomialDecay(0.1, 10, power=power, cycle=True)
+        steps = [2**53 + 1, 2**53 + 3, 2**62 + 1, 2**63 - 1]
+        values = np.array([spec.lr_at(step) for step in steps])
+        assert np.all((values >= 0.0) & (values <= 0.1))
+        assert np.array_equal(spec.lr_at(np.array(steps)), values)
