@@ -9,12 +9,14 @@
 
 Why optimizers: Keras has no hook to schedule momentum, and the usual workaround, a callback that sets
 ``optimizer.momentum``, is silently ignored once the train step is compiled (the default on the JAX
-backend): the traced update reads ``momentum`` once, as a constant. Here the momentum is computed from
-the step counter inside the update, so it acts in compiled and eager training alike.
+and TensorFlow backends): the traced update reads ``momentum`` once, as a constant. Here the momentum
+is computed from the step counter inside the update, so it acts in compiled and eager training alike.
 
-Everything runs on ``keras.ops``, so on the JAX, PyTorch and TensorFlow backends (tested on JAX and
-PyTorch). The core's single formula is evaluated on Keras tensors in double-float32 arithmetic
-(``cyclr._float32``): within 2 float32 ulps of ``spec.lr_at(step)`` at every int32 step. The schedule
+Everything runs on ``keras.ops``, on the TensorFlow, JAX and PyTorch backends (all three tested). The
+core's single formula is evaluated on Keras tensors: from an int32 step (JAX's and PyTorch's
+``optimizer.iterations``) in double-float32 arithmetic (``cyclr._float32``), within 2 float32 ulps of
+``spec.lr_at(step)`` at every int32 step; from an int64 step (TensorFlow's) in int64 and float64
+(``cyclr._float64``), so that counts past ``2**31`` keep their own values. The schedule
 and the optimizers are registered as serializable (``package="cyclr"``), so a model saved to a ``.keras``
 file and loaded back keeps its schedule, its optimizer's step and its momentum buffers.
 
@@ -69,6 +71,7 @@ except (ImportError, ValueError) as error:  # ValueError: Keras' own "Unable to 
 
 from . import _adapter
 from ._float32 import Tensors, check_int32_counts, evaluate, float32_ops
+from ._float64 import evaluate64, float64_ops
 from ._spec import Spec, from_dict
 from ._validate import check_bool, check_int
 from .rangetest import LRRangeTest, RangeTestRecorder, RangeTestResult
@@ -99,7 +102,10 @@ TENSORS = Tensors(
 )
 """``keras.ops`` as float32/int32 tensor functions, for ``cyclr._float32``."""
 FLOAT32 = float32_ops(TENSORS)
-"""Exact int32 steps and double-float32 values on Keras tensors: the traced path."""
+"""Exact int32 steps and double-float32 values on Keras tensors: the traced path for int32 steps."""
+FLOAT64 = float64_ops(ops, "Keras")
+"""int64 steps and float64 values on Keras tensors: the traced path for int64 steps (TensorFlow's
+``optimizer.iterations``), exact past ``2**31`` (see ``cyclr._float64``)."""
 
 
 def _traced(value: Any) -> bool:
@@ -120,7 +126,18 @@ def _traced(value: Any) -> bool:
     return True
 
 
-def _at(spec: Spec, quantity: str, formula: Any, group: int | None, step: Any) -> Any:
+Formulas = tuple[Any, Any]
+"""A spec's formula for one quantity on the int32 (``FLOAT32``) and the int64 (``FLOAT64``) path."""
+
+
+def _formulas(caller: str, spec: Spec, quantity: str) -> Formulas:
+    return (
+        _adapter.formula(caller, spec, FLOAT32, quantity),
+        _adapter.formula(caller, spec, FLOAT64, quantity),
+    )
+
+
+def _at(spec: Spec, quantity: str, formula: Formulas, group: int | None, step: Any) -> Any:
     """The spec's ``quantity`` at ``step`` (an int, integer tensor or Variable), a float32 tensor.
 
     While the step is traced (a compiled train step) the formula runs on Keras tensors; in eager
@@ -129,10 +146,14 @@ def _at(spec: Spec, quantity: str, formula: Any, group: int | None, step: Any) -
     """
     value = step.value if isinstance(step, keras.Variable) else step
     if not isinstance(value, int) and _traced(value):
-        steps = ops.cast(value, "int32")
+        wide = keras.backend.standardize_dtype(value.dtype) in ("int64", "uint32", "uint64")
+        steps = ops.cast(value, "int64" if wide else "int32")
         if spec.groups is not None:
             steps = ops.expand_dims(steps, -1)
-        result = evaluate(TENSORS, formula, steps)
+        if wide:  # TensorFlow's int64 step counter: int32 would wrap past 2**31 - 1
+            result = evaluate64(ops, "Keras", formula[1], steps)
+        else:
+            result = evaluate(TENSORS, formula[0], steps)
         return result if group is None else result[..., group]
     # int() of a scalar tensor reads it without a NumPy round trip (which warns for torch tensors).
     steps = ops.convert_to_numpy(value) if getattr(value, "shape", ()) else int(value)
@@ -149,10 +170,12 @@ _ONE_VALUE = "a Keras optimizer applies one value to all its variables"
 class Schedule(keras.optimizers.schedules.LearningRateSchedule):
     """A cyclr spec's learning rate as a Keras ``LearningRateSchedule``: ``step -> spec.lr_at(step)``.
 
-    Keras calls it with the optimizer's step counter (``optimizer.iterations``: int32 on JAX, int64 on
-    TensorFlow), inside the compiled train step. Written with ``keras.ops`` only; the value is float32,
-    within 2 float32 ulps of ``spec.lr_at(step)`` for every step < 2**31. ``get_config`` holds
-    ``spec.to_dict()``; the class is registered, so saved models load with their schedule.
+    Keras calls it with the optimizer's step counter (``optimizer.iterations``: int32 on JAX and PyTorch,
+    int64 on TensorFlow), inside the compiled train step. Written with ``keras.ops`` only; the value is
+    float32, within 2 float32 ulps of ``spec.lr_at(step)`` for every int32 step (< 2**31), and within 1
+    for an int64 step (computed in float64: TensorFlow's counter past 2**31 keeps its own values).
+    ``get_config`` holds ``spec.to_dict()``; the class is registered, so saved models load with their
+    schedule.
 
     Args:
         spec: a cyclr spec, such as ``cyclr.CyclicLR(...)``. A custom ``scale_fn`` gets an int32 tensor
@@ -178,7 +201,7 @@ class Schedule(keras.optimizers.schedules.LearningRateSchedule):
         self.spec = _adapter.check_spec("cyclr.keras.Schedule", spec)
         check_int32_counts("cyclr.keras.Schedule", "Keras", self.spec)
         self.group = _adapter.check_group(self.spec, group, applies_to=_ONE_VALUE)
-        self._formula = _adapter.formula("cyclr.keras.Schedule", self.spec, FLOAT32, "lr")
+        self._formula = _formulas("cyclr.keras.Schedule", self.spec, "lr")
 
     def __call__(self, step: Any) -> Any:
         """The learning rate at ``step`` (an integer tensor, Variable or int), a float32 tensor."""
@@ -229,9 +252,7 @@ class _SpecOptimizer:
         self._spec_parts = (schedule.spec, schedule.group)
         caller = f"cyclr.keras.{type(self).__name__}"
         spec = schedule.spec
-        self._momentum_formula = (
-            _adapter.formula(caller, spec, FLOAT32, "momentum") if spec.has_momentum else None
-        )
+        self._momentum_formula = _formulas(caller, spec, "momentum") if spec.has_momentum else None
         if self._momentum_formula is not None:
             setattr(self, self._momentum_name, None)
         self._step_momentum = None
@@ -533,6 +554,10 @@ class LRRangeTestCallback(keras.callbacks.Callback):
         optimizer = model.optimizer
         self._check(model, optimizer)
         self._warn_if_too_short()
+        if self.restore and not optimizer.built:
+            # JAX and PyTorch build the optimizer before the callbacks run; TensorFlow inside the first
+            # train step, whose moments would then escape the restore. Built here as Keras builds it.
+            optimizer.build(model.trainable_variables)
         self._recorder = RangeTestRecorder(self.spec, smooth=self.smooth, diverge_factor=self.diverge_factor)
         variables = {id(v): v for v in [*model.variables, *optimizer.variables]}.values()
         # Copies, not references: JAX donates the arrays of the training state to the compiled step.
@@ -571,6 +596,13 @@ class LRRangeTestCallback(keras.callbacks.Callback):
 
     def _check(self, model: Any, optimizer: Any) -> None:
         caller = "cyclr.keras.LRRangeTestCallback"
+        if self.restore and not model.built:
+            raise ValueError(
+                f"{caller} puts the model's weights back when fit ends, and the model has no weights yet "
+                f"(Keras on TensorFlow creates them inside the first train step, too late to save them): "
+                f"build it before fit, with a keras.Input layer, model.build(input_shape), or by calling "
+                f"it on a batch (or pass restore=False)"
+            )
         if model.steps_per_execution != 1:
             raise ValueError(
                 f"{caller} sets the learning rate before each batch, and Keras calls callbacks once per "

@@ -1,18 +1,13 @@
 """cyclr.keras.LRRangeTestCallback and cyclr.keras.find_lr: the LR range test run by model.fit.
 
-Each claim of the callback's docstring, checked in real ``model.fit`` on the backend the root conftest
-selects (JAX, where the train step is compiled with ``jax.jit``); the PyTorch backend, fixed per process,
-in a subprocess. A one-weight model gives hand-computable weights and losses; a small MLP on synthetic
-data gives a real sweep.
+Each claim of the callback's docstring, checked in real ``model.fit`` on the backend KERAS_BACKEND names:
+JAX in the suite's own process (the train step compiled with ``jax.jit``), TensorFlow (a tf.function
+graph) and PyTorch (eager) each in a pytest subprocess (tests/adapters/test_keras_backends.py). A
+one-weight model gives hand-computable weights and losses; a small MLP on synthetic data gives a real
+sweep.
 """
 
 from __future__ import annotations
-
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -214,7 +209,8 @@ def test_restore_puts_back_every_variable_bit_for_bit():
         path for path, a, b in zip(paths, trained.state, before, strict=True) if a.tobytes() == b.tobytes()
     ]
     # The sweep changed every variable (but the seed state on PyTorch, where dropout draws from torch).
-    assert unchanged == ([] if keras.backend.backend() == "jax" else ["seed_generator/seed_generator_state"])
+    torch_only = ["seed_generator/seed_generator_state"] if keras.backend.backend() == "torch" else []
+    assert unchanged == torch_only
     assert_bit_identical(state(model), before)
     assert float(model.optimizer.learning_rate) == lr
 
@@ -236,12 +232,51 @@ def test_a_restored_model_trains_on_as_if_the_sweep_never_ran():
 
 def test_each_fit_runs_a_new_sweep():
     model = mlp(3)
+    train(model)  # built: on PyTorch, a model's first fit draws from torch's global generator once more
     finder = cyclr.keras.LRRangeTestCallback(start_lr=1e-4, end_lr=1.0, num_steps=8)
-    train(model, finder)
-    first = finder.result
-    train(model, finder)
+    results = []
+    for _ in range(2):
+        keras.utils.set_random_seed(3)  # Keras' dropout on PyTorch draws from torch's global generator
+        train(model, finder)
+        results.append(finder.result)
+    first = results[0]
     assert finder.result is not first
     np.testing.assert_array_equal(finder.result.losses, first.losses)  # from the same restored start
+
+
+def test_an_optimizer_built_by_the_sweeps_fit_is_put_back_as_built():
+    """A model's first fit is the sweep: the optimizer it builds (on TensorFlow, inside the first train
+    step, after on_train_begin) is put back as built, zero, and the model trains as if it never ran."""
+    swept, plain = (one_weight_model(keras.optimizers.Adam(learning_rate=0.01)) for _ in range(2))
+    assert not swept.optimizer.built
+    cyclr.keras.find_lr(swept, X, Y, batch_size=BATCH, start_lr=1e-4, num_steps=6, shuffle=False)
+    assert int(swept.optimizer.iterations) == 0
+    moments = [v for v in swept.optimizer.variables if "momentum" in v.path or "velocity" in v.path]
+    assert len(moments) == 2 and not any(np.any(keras.ops.convert_to_numpy(v)) for v in moments)
+    for model in (swept, plain):
+        fit(model, 2)
+    assert_bit_identical(state(swept), state(plain))
+
+
+def test_a_model_without_weights_yet():
+    """A model that has not been built (no keras.Input): JAX and PyTorch build it before the callbacks
+    run, and it is restored; TensorFlow builds it inside the first train step, when its initial weights
+    cannot be saved any more: refused before any batch, saying how to build it."""
+    keras.utils.set_random_seed(6)
+    model = keras.Sequential([keras.layers.Dense(3, activation="relu"), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(momentum=0.9), loss="mse")
+    finder = cyclr.keras.LRRangeTestCallback(start_lr=1e-4, end_lr=1.0, num_steps=6)
+    if keras.backend.backend() == "tensorflow":
+        with pytest.raises(ValueError, match=r"the model has no weights yet .* model.build\(input_shape\)"):
+            train(model, finder)
+        assert not model.built
+        return
+    train(model, finder)
+    built = [np.array(keras.ops.convert_to_numpy(v), copy=True) for v in model.variables]
+    keras.utils.set_random_seed(6)
+    twin = keras.Sequential([keras.layers.Dense(3, activation="relu"), keras.layers.Dense(1)])
+    twin.build((None, 4))
+    assert_bit_identical(built, [keras.ops.convert_to_numpy(v) for v in twin.variables])
 
 
 def test_find_lr_restores_when_fit_raises():
@@ -342,6 +377,10 @@ def test_a_learning_rate_schedule_is_refused(make):
 
 def test_steps_per_execution():
     model = one_weight_model(steps_per_execution=2)
+    if keras.backend.backend() == "torch":  # Keras refuses it itself, when fit starts
+        with pytest.raises(ValueError, match="steps_per_execution` must be 1 with the PyTorch backend"):
+            fit(model, 1, cyclr.keras.LRRangeTestCallback(num_steps=3))
+        return
     with pytest.raises(ValueError, match="compile with steps_per_execution=1 .*, got steps_per_execution=2"):
         fit(model, 1, cyclr.keras.LRRangeTestCallback(num_steps=3))
 
@@ -401,33 +440,3 @@ def test_find_lr_refuses_epochs():
 def test_find_lr_when_fit_trains_no_batch():
     with pytest.raises(RuntimeError, match="no range test has run yet"):
         cyclr.keras.find_lr(one_weight_model(), X, Y, num_steps=5, initial_epoch=5)
-
-
-# -- the PyTorch backend ---------------------------------------------------------------------------------
-
-TORCH_BACKEND_SCRIPT = """
-import sys, numpy as np, keras
-sys.path[:0] = [{adapters!r}]
-assert keras.backend.backend() == "torch"
-import test_keras_range_test as t
-
-t.test_each_batch_trains_at_its_lr_in_the_compiled_step_and_records_its_own_loss()
-t.test_keras_logs_the_epochs_running_mean_without_the_callback()
-t.test_diverged()
-t.test_restore_puts_back_every_variable_bit_for_bit()
-t.test_a_restored_model_trains_on_as_if_the_sweep_never_ran()
-print("ok")
-"""
-
-
-def test_the_pytorch_backend():
-    here = Path(__file__).resolve().parent
-    env = {key: value for key, value in os.environ.items() if key != "KERAS_BACKEND"}
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(TORCH_BACKEND_SCRIPT.format(adapters=str(here)))],
-        capture_output=True,
-        text=True,
-        env={**env, "KERAS_BACKEND": "torch"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("ok")
