@@ -278,6 +278,24 @@ class Scheduler(LRScheduler):
         block, offset = self._block, step - self._block_start
         if 0 <= offset < self._block_stop:  # inline: the common case (a block is there when it serves)
             lr = block[0][offset]  # type: ignore[index]
+            if self._momentum_key is None:
+                # no momentum and float lrs (transformers' schedules on AdamW): what the general loop
+                # below does, without its branches; a tensor lr met half-way, or groups that do not match
+                # the spec's, leave it to the general loop (which writes every group, the same values)
+                if self._groups is None:
+                    for group in groups:
+                        if type(group["lr"]) is not float:
+                            break
+                        group["lr"] = lr
+                    else:
+                        return [lr] * len(groups)
+                elif len(groups) == self._groups:
+                    for group, value in zip(groups, lr):  # noqa: B905  # lengths checked above
+                        if type(group["lr"]) is not float:
+                            break
+                        group["lr"] = value
+                    else:
+                        return list(lr)
             momentum = None if block[1] is None else block[1][offset]  # type: ignore[index]
             plan = self._plan
             if plan is not None:

@@ -239,3 +239,24 @@ def test_step_epoch_and_jumps_on_the_tensor_path():
         ours.step(5), twin.step(5)
     for group, expected in zip(opt.param_groups, twin_opt.param_groups, strict=True):
         assert_same_bits(group["lr"], expected["lr"])
+
+
+@pytest.mark.parametrize("per_group", [False, True], ids=["one-value", "per-group"])
+def test_a_tensor_lr_after_float_groups_is_filled_without_momentum(per_group):
+    """A spec without momentum (transformers' schedules on AdamW) takes a short path for float lrs; a
+    tensor lr after float ones must still be filled in place, every group exact."""
+    params = [{"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.01 * (i + 1)} for i in range(3)]
+    opt = torch.optim.AdamW(params, lr=0.01)
+    tensor = torch.tensor(0.03, dtype=torch.float64)
+    opt.param_groups[2]["lr"] = tensor
+    base = [0.01, 0.02, 0.03] if per_group else 0.02
+    spec = cyclr.warmup(cyclr.CosineDecay(base, 100), 10)
+    scheduler = ct.Scheduler(opt, spec)
+    for step in range(1, 300):
+        opt.step()
+        scheduler.step()
+        expected = spec.lr_at(step)
+        values = list(expected) if per_group else [expected] * 3
+        assert [opt.param_groups[0]["lr"], opt.param_groups[1]["lr"]] == values[:2]
+        assert opt.param_groups[2]["lr"] is tensor and tensor.item() == values[2]
+        assert scheduler.get_last_lr()[:2] == values[:2]
