@@ -35,6 +35,7 @@ BACKENDS = ("numpy", "numba")
 # runs one way: cyclr.numba builds on this module (it compiles specs' formulas); this module names the
 # backend and never imports it, so there is no import circle and numba loads only when asked for.
 _BACKEND_MODULES = {"numba": "cyclr.numba"}
+_UNSET = object()
 MAX_DEPTH = 64
 """The deepest a spec may nest (a Join or Warmup inside another, 64 levels): far beyond any real schedule,
 and far within Python's recursion limit for to_dict, from_dict, ==, hash, repr and pickle. A long schedule
@@ -184,8 +185,15 @@ class Spec:
 
     @property
     def groups(self) -> int | None:
-        """The number of parameter groups, or None when every value is a scalar."""
-        raise NotImplementedError
+        """The number of parameter groups, or None when every value is a scalar.
+
+        A subclass sets ``_groups`` when it is built (cyclr's own do, in ``__post_init__``), or
+        overrides this property.
+        """
+        groups: Any = getattr(self, "_groups", _UNSET)
+        if groups is _UNSET:
+            raise NotImplementedError(f"{type(self).__name__} sets no _groups and does not define groups")
+        return groups
 
     def _formula(self, xp: Ops, quantity: str) -> Formula | None:
         """The closure ``step -> value`` for ``quantity`` ("lr" or "momentum"); None if not scheduled."""

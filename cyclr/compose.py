@@ -183,10 +183,6 @@ class Warmup(Spec):
         object.__setattr__(self, "start_lr", start_lr)
         object.__setattr__(self, "_groups", spec.groups)
 
-    @property
-    def groups(self) -> int | None:
-        return self._groups
-
     @cached_property
     def _segments(self) -> Segments:
         return _concatenate([(0, ((0, _Ramp(self)),)), (self.warmup_steps, _segments_of(self.spec))])
@@ -258,10 +254,6 @@ class Join(Spec):
         object.__setattr__(self, "boundaries", boundaries)
         object.__setattr__(self, "_groups", _groups_of(specs))
         object.__setattr__(self, "_depth", _check_depth("Join", specs))
-
-    @property
-    def groups(self) -> int | None:
-        return self._groups
 
     @cached_property
     def _segments(self) -> Segments:

@@ -158,10 +158,6 @@ class CosineAnnealingWarmRestarts(Spec):
         check_amplitude(base_lr, self.eta_min)
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
 
-    @property
-    def groups(self) -> int | None:
-        return self._groups
-
     def position(self, step: int) -> tuple[int, int]:
         """``(T_cur, T_i)`` at ``step``: the steps since the last restart, and that period's length
         (torch's attributes of the same names), from the formula's own closed form.
@@ -250,10 +246,6 @@ class CosineAnnealingLR(Spec):
         object.__setattr__(self, "eta_min", check_real("eta_min", self.eta_min, minimum=0.0))
         check_amplitude(base_lr, self.eta_min)
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
-
-    @property
-    def groups(self) -> int | None:
-        return self._groups
 
     def _formula(self, xp: Ops, quantity: str) -> Formula | None:
         if quantity == "momentum":

@@ -224,10 +224,6 @@ class CosineDecay(Spec):
         object.__setattr__(self, "offset", offset)
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
 
-    @property
-    def groups(self) -> int | None:
-        return self._groups
-
     def _formula(self, xp: Ops, quantity: str) -> Formula | None:
         if quantity == "momentum":
             return None
@@ -416,10 +412,6 @@ class CosineDecayRestarts(Spec):
         object.__setattr__(self, "m_mul", check_real("m_mul", self.m_mul, minimum=0.0, maximum=1.0))
         object.__setattr__(self, "alpha", check_real("alpha", self.alpha, minimum=0.0, maximum=1.0))
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
-
-    @property
-    def groups(self) -> int | None:
-        return self._groups
 
     def _formula(self, xp: Ops, quantity: str) -> Formula | None:
         if quantity == "momentum":

@@ -280,10 +280,6 @@ class CyclicLR(Spec):
         normalize("_groups", groups)
 
     @property
-    def groups(self) -> int | None:
-        return self._groups
-
-    @property
     def period(self) -> int:
         """Steps in one cycle: ``step_size_up + step_size_down``."""
         assert self.step_size_down is not None

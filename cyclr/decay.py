@@ -139,10 +139,6 @@ class Constant(Spec):
         object.__setattr__(self, "base_lr", base_lr)
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
 
-    @property
-    def groups(self) -> int | None:
-        return self._groups
-
     def _formula(self, xp: Ops, quantity: str) -> Formula | None:
         if quantity == "momentum":
             return None
@@ -211,10 +207,6 @@ class PolynomialDecay(Spec):
         object.__setattr__(self, "begin", check_begin("begin", self.begin))
         object.__setattr__(self, "cycle", check_bool("cycle", self.cycle))
         object.__setattr__(self, "_groups", check_same_groups(base_lr=base_lr, end_lr=end_lr))
-
-    @property
-    def groups(self) -> int | None:
-        return self._groups
 
     def _formula(self, xp: Ops, quantity: str) -> Formula | None:
         if quantity == "momentum":
@@ -425,10 +417,6 @@ class ExponentialDecay(Spec):
         check_float32_growth(rate, exponent)
         object.__setattr__(self, "_step_cap", exponent * self.decay_steps)
 
-    @property
-    def groups(self) -> int | None:
-        return self._groups
-
     def _formula(self, xp: Ops, quantity: str) -> Formula | None:
         if quantity == "momentum":
             return None
@@ -505,10 +493,6 @@ class InverseTimeDecay(Spec):
         object.__setattr__(self, "decay_steps", check_steps_count("decay_steps", self.decay_steps))
         object.__setattr__(self, "staircase", check_bool("staircase", self.staircase))
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
-
-    @property
-    def groups(self) -> int | None:
-        return self._groups
 
     def _formula(self, xp: Ops, quantity: str) -> Formula | None:
         if quantity == "momentum":
@@ -650,10 +634,6 @@ class PiecewiseConstant(Spec):
                         f"factors[{i}]={show(factor)} (their product is beyond 1.8e308)"
                     )
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
-
-    @property
-    def groups(self) -> int | None:
-        return self._groups
 
     def _formula(self, xp: Ops, quantity: str) -> Formula | None:
         if quantity == "momentum":

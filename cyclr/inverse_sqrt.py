@@ -80,10 +80,6 @@ class InverseSqrt(Spec):
         object.__setattr__(self, "timescale", timescale)
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
 
-    @property
-    def groups(self) -> int | None:
-        return self._groups
-
     def _formula(self, xp: Ops, quantity: str) -> Formula | None:
         if quantity == "momentum":
             return None

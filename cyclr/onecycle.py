@@ -263,10 +263,6 @@ class OneCycleLR(Spec):
         )
 
     @property
-    def groups(self) -> int | None:
-        return self._groups
-
-    @property
     def phases(self) -> tuple[Phase, ...]:
         """The phases, each with its last step and its endpoints."""
         assert self.total_steps is not None

@@ -121,10 +121,6 @@ class ConstantLR(Spec):
         object.__setattr__(self, "factor", check_real("factor", self.factor, minimum=0.0, maximum=1.0))
         object.__setattr__(self, "total_iters", check_begin("total_iters", self.total_iters))
 
-    @property
-    def groups(self) -> int | None:
-        return self._groups
-
     def _formula(self, xp: Ops, quantity: str) -> Formula | None:
         if quantity == "momentum":
             return None
@@ -179,10 +175,6 @@ class LinearLR(Spec):
         object.__setattr__(self, "end_factor", end)
         object.__setattr__(self, "total_iters", check_steps_count("total_iters", self.total_iters))
 
-    @property
-    def groups(self) -> int | None:
-        return self._groups
-
     def _formula(self, xp: Ops, quantity: str) -> Formula | None:
         if quantity == "momentum":
             return None
@@ -224,10 +216,6 @@ class ExponentialLR(Spec):
     def __post_init__(self) -> None:
         _check_base_lr(self)
         object.__setattr__(self, "gamma", check_decay_gamma(self.gamma))
-
-    @property
-    def groups(self) -> int | None:
-        return self._groups
 
     def _formula(self, xp: Ops, quantity: str) -> Formula | None:
         if quantity == "momentum":
@@ -276,10 +264,6 @@ class StepLR(Spec):
         _check_base_lr(self)
         object.__setattr__(self, "step_size", check_steps_count("step_size", self.step_size))
         object.__setattr__(self, "gamma", check_decay_gamma(self.gamma))
-
-    @property
-    def groups(self) -> int | None:
-        return self._groups
 
     def _formula(self, xp: Ops, quantity: str) -> Formula | None:
         if quantity == "momentum":
@@ -347,10 +331,6 @@ class MultiStepLR(Spec):
                     f"milestone), got base_lr={show(top)}, gamma={show(gamma)}, {len(milestones)} milestones"
                 )
 
-    @property
-    def groups(self) -> int | None:
-        return self._groups
-
     def _formula(self, xp: Ops, quantity: str) -> Formula | None:
         if quantity == "momentum":
             return None
@@ -395,10 +375,6 @@ class PolynomialLR(Spec):
         _check_base_lr(self)
         object.__setattr__(self, "total_iters", check_steps_count("total_iters", self.total_iters))
         object.__setattr__(self, "power", check_real("power", self.power, above=0.0))
-
-    @property
-    def groups(self) -> int | None:
-        return self._groups
 
     def _formula(self, xp: Ops, quantity: str) -> Formula | None:
         if quantity == "momentum":

@@ -191,10 +191,6 @@ class WarmupStableDecay(Spec):
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
 
     @property
-    def groups(self) -> int | None:
-        return self._groups
-
-    @property
     def stable_steps(self) -> int:
         """The stable phase's length (``num_stable_steps``, or what ``num_training_steps`` leaves).
 
