@@ -28,8 +28,14 @@ def ddp_train_save_resume(
     import torch.distributed as dist
 
     loopback_environment(rank, world_size, port)
+    # Rendezvous through a file in the run's folder, not a TCP port: a port found free by the parent may
+    # be taken before rank 0 binds it (a CI run once lost rank 0 to SIGABRT inside gloo's setup).
     dist.init_process_group(
-        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size, timeout=TIMEOUT
+        "gloo",
+        init_method=(Path(out) / "rendezvous").resolve().as_uri(),
+        rank=rank,
+        world_size=world_size,
+        timeout=TIMEOUT,
     )
     try:
         results = {
