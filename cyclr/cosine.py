@@ -19,6 +19,7 @@ from ._validate import INT64_MAX, as_group_array, check_int, check_real, check_r
 
 _INT64 = " (the NumPy and numba paths hold it in int64)"
 _HALF_MAX = sys.float_info.max / 2  # 8.99e307: the largest float whose double is finite
+_FLOAT_PERIODS = 2**1020  # periods below this are floats, and so is pi times a step inside them
 
 
 def check_amplitude(base_lr: Any, eta_min: float) -> None:
@@ -83,7 +84,19 @@ def warm_restarts_formula(xp: Ops, *, T_0: int, T_mult: int, start: Any, delta: 
         t_i = T_0 * (power * 1.0)
         return start + delta * (1 + cos(pi * t_cur / t_i)) / 2
 
-    return value
+    if xp is not PYTHON:
+        return value  # int64 and int32 powers are far below the largest float
+    float_powers = _FLOAT_PERIODS // T_0  # T_0 * power below 2**1020: pi * T_cur and T_i are floats
+
+    def python_value(step: int) -> Any:
+        t_cur, power = position(step)
+        if power <= float_powers:
+            return start + delta * (1 + cos(pi * t_cur / (T_0 * (power * 1.0)))) / 2
+        # A period past the largest float (a Python int step past about 1e308): the ratio of the two
+        # integers, correctly rounded by Python's int / int, in [0, 1).
+        return start + delta * (1 + cos(pi * (t_cur / (T_0 * power)))) / 2
+
+    return python_value
 
 
 def cosine_annealing_formula(xp: Ops, *, T_max: int, start: Any, delta: Any) -> Formula:

@@ -342,8 +342,10 @@ def keras_restarts_formula(
         growth, restart = Fraction(t_mul), len(starts)
         while math.ceil(F * (growth ** (restart + 1) - 1) / (growth - 1)) <= step:
             restart += 1
-        grown = float(growth**restart) if restart < 1700 else math.inf
-        fraction = float(Fraction(step, F) * (growth - 1) - (growth**restart - 1)) / ((t_mul - 1.0) * grown)
+        # The position in the restart as an exact rational, rounded once: its numerator and the
+        # restart's length pass the largest float long before the fraction leaves [0, 1).
+        grown = growth**restart
+        fraction = float((Fraction(step, F) * (growth - 1) - (grown - 1)) / ((growth - 1) * grown))
         peak = 0.5 * math.pow(m_mul, restart) if decaying else 0.5
         return base * ((1.0 - alpha) * (peak * (1.0 + math.cos(pi * fraction))) + alpha)
 

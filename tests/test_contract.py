@@ -118,3 +118,55 @@ def test_steps_are_validated(spec):
         spec.lr_at(-1)
     with pytest.raises(TypeError, match=r"step must be an integer"):
         spec.lr_at(1.0)
+
+
+HUGE_STEPS = [2**63, 2**64 + 3, 10**30, 2**1019, 2**1023, 2**1024 + 1, 10**400]
+
+
+def test_python_int_steps_past_every_float_are_exact_or_refused_by_name(spec):
+    """A Python int step of any size gives finite values, or a ValueError that names the limit: never
+    an OverflowError from a float conversion (SGDR's period and CosineDecayRestarts' position passed
+    the largest float from about 1e308 on), never a NaN or an infinity."""
+    for step in HUGE_STEPS:
+        for quantity in ("lr_at", "momentum_at"):
+            try:
+                value = getattr(spec, quantity)(step)
+            except ValueError as error:
+                assert "step must be <" in str(error), error
+                continue
+            if value is not None:
+                assert np.all(np.isfinite(value)), (step, quantity, value)
+                assert np.all(np.asarray(value) >= 0), (step, quantity, value)
+
+
+def test_sgdr_past_the_largest_float_is_the_exact_position_in_its_period():
+    from fractions import Fraction
+
+    spec = cyclr.CosineAnnealingWarmRestarts(base_lr=0.1, T_0=10, T_mult=2, eta_min=0.001)
+    for k in (1019, 1023, 1100, 4000):
+        step = 2**k  # restart i = k - 4 begins at 10 * (2**i - 1): T_cur = 6 * 2**i + 10, T_i = 10 * 2**i
+        i = k - 4
+        fraction = Fraction(6 * 2**i + 10, 10 * 2**i)
+        expected = 0.001 + (0.1 - 0.001) * (1 + np.cos(np.pi * float(fraction))) / 2
+        assert spec.position(step) == (6 * 2**i + 10, 10 * 2**i)
+        assert abs(spec.lr_at(step) - expected) <= 1e-15
+    # Below the switch the value is torch's expression, bit for bit as before.
+    step = 2**1000
+    t_cur, t_i = spec.position(step)
+    assert spec.lr_at(step) == 0.001 + (0.1 - 0.001) * (1 + np.cos(np.pi * t_cur / float(t_i))) / 2
+
+
+def test_cosine_decay_restarts_past_its_table_is_the_exact_position_in_its_restart():
+    import math
+    from fractions import Fraction
+
+    spec = cyclr.CosineDecayRestarts(base_lr=0.1, first_decay_steps=7, t_mul=1.5, m_mul=1.0, alpha=0.1)
+    growth = Fraction(3, 2)
+    for step in (2**63 + 5, 10**30, 10**400):
+        restart = 0
+        while math.ceil(7 * (growth ** (restart + 1) - 1) / (growth - 1)) <= step:
+            restart += 1
+        fraction = (Fraction(step, 7) - (growth**restart - 1) / (growth - 1)) / growth**restart
+        assert 0 <= fraction < 1
+        expected = 0.1 * (0.9 * (0.5 * (1 + math.cos(math.pi * float(fraction)))) + 0.1)
+        assert abs(spec.lr_at(step) - expected) <= 1e-16
