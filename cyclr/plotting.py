@@ -5,6 +5,7 @@ matplotlib is an optional extra (``pip install "cyclr[plot]"``), imported inside
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -13,9 +14,14 @@ from ._spec import Spec
 from ._validate import check_int
 from .compose import Join, Warmup
 from .cosine import CosineAnnealingLR, CosineAnnealingWarmRestarts
+from .cosine_decay import CosineDecay, CosineDecayRestarts
 from .cyclic import CyclicLR
+from .decay import ExponentialDecay, InverseTimeDecay, PiecewiseConstant, PolynomialDecay
+from .inverse_sqrt import InverseSqrt
 from .onecycle import OneCycleLR
 from .rangetest import LRRangeTest
+from .stepwise import ConstantLR, ExponentialLR, LinearLR, MultiStepLR, PolynomialLR, StepLR
+from .wsd import WarmupStableDecay
 
 MAX_PLOT_STEPS = 10_000_000
 """The most steps ``plot`` draws: one point per step; more is memory, not ink."""
@@ -31,22 +37,70 @@ def require_matplotlib() -> Any:
     return pyplot
 
 
+DEFAULT_LENGTH = 1000
+"""The steps shown for a schedule without a length of its own (``Constant``, a custom subclass)."""
+
+
+def _with_tail(end: int) -> int:
+    """Up to ``end`` (where a schedule settles) and a quarter more, to show it holding; at least 1."""
+    return max(end + end // 4, 1)
+
+
+def _tenfold(periods_per_tenfold: float, steps_per_period: int, begin: int = 0) -> int:
+    """Steps up to the one where a decay has fallen tenfold (at most a million periods after ``begin``),
+    that step included."""
+    periods = min(math.ceil(periods_per_tenfold), 10**6) if math.isfinite(periods_per_tenfold) else 1
+    return begin + max(periods, 1) * steps_per_period + 1
+
+
+def _exponential_periods(rate: float) -> float:
+    """Periods for ``rate ** p`` to change tenfold (a rate of 1 never changes: one period)."""
+    return math.log(10) / abs(math.log(rate)) if rate not in (0.0, 1.0) else 1.0
+
+
+_LENGTHS: dict[type, Any] = {
+    CyclicLR: lambda spec: 2 * spec.period,
+    OneCycleLR: lambda spec: spec.total_steps,
+    CosineAnnealingWarmRestarts: lambda spec: spec.restart_steps(3)[-1],
+    CosineAnnealingLR: lambda spec: 2 * spec.T_max,
+    LRRangeTest: lambda spec: spec.num_steps,
+    PolynomialDecay: lambda spec: (
+        spec.begin + (2 * spec.decay_steps if spec.cycle else _with_tail(spec.decay_steps))
+    ),
+    ExponentialDecay: lambda spec: _tenfold(
+        _exponential_periods(spec.decay_rate), spec.decay_steps, spec.begin
+    ),
+    InverseTimeDecay: lambda spec: _tenfold(9 / spec.decay_rate, spec.decay_steps),
+    PiecewiseConstant: lambda spec: _with_tail(spec.boundaries[-1]) if spec.boundaries else DEFAULT_LENGTH,
+    ConstantLR: lambda spec: 2 * spec.total_iters or DEFAULT_LENGTH,
+    LinearLR: lambda spec: _with_tail(spec.total_iters),
+    PolynomialLR: lambda spec: _with_tail(spec.total_iters),
+    ExponentialLR: lambda spec: _tenfold(_exponential_periods(spec.gamma), 1),
+    StepLR: lambda spec: 4 * spec.step_size,
+    MultiStepLR: lambda spec: _with_tail(spec.milestones[-1]) if spec.milestones else DEFAULT_LENGTH,
+    CosineDecay: lambda spec: (
+        2 * spec.decay_steps if spec.after == "continue" else _with_tail(spec.decay_steps)
+    ),
+    CosineDecayRestarts: lambda spec: math.ceil(spec.first_decay_steps * (1 + spec.t_mul + spec.t_mul**2)),
+    InverseSqrt: lambda spec: 99 * spec.timescale + 1,  # lr(99 * timescale) = base_lr / 10
+    WarmupStableDecay: lambda spec: _with_tail(
+        spec.num_warmup_steps + spec.stable_steps + spec.num_decay_steps
+    ),
+}
+"""Each family's length: what shows its shape (two cycles, the whole one-cycle, three restarts, a decay
+to its end and a little of its hold, or a tenfold fall for the decays that never end)."""
+
+
 def natural_length(spec: Spec) -> int:
-    """A number of steps that shows the schedule's shape: two cycles, the whole one-cycle, three restarts.
+    """A number of steps that shows the schedule's shape: two cycles, the whole one-cycle, three
+    restarts, a decay to its end and a quarter more, a decay that never ends until it has fallen tenfold.
 
     Examples:
         >>> natural_length(CyclicLR(step_size_up=100))
         400
+        >>> natural_length(StepLR(0.1, step_size=30))
+        120
     """
-    if isinstance(spec, CyclicLR):
-        return 2 * spec.period
-    if isinstance(spec, OneCycleLR):
-        assert spec.total_steps is not None
-        return spec.total_steps
-    if isinstance(spec, CosineAnnealingWarmRestarts):
-        return spec.restart_steps(3)[-1]
-    if isinstance(spec, CosineAnnealingLR):
-        return 2 * spec.T_max
     if isinstance(spec, Warmup):
         return spec.warmup_steps + natural_length(spec.spec)
     if isinstance(spec, Join):
@@ -55,9 +109,10 @@ def natural_length(spec: Spec) -> int:
             if spec.boundaries
             else natural_length(spec.specs[0])
         )
-    if isinstance(spec, LRRangeTest):
-        return spec.num_steps
-    return 1000
+    for family in type(spec).__mro__:  # a subclass of a family shows as that family
+        if family in _LENGTHS:
+            return max(int(_LENGTHS[family](spec)), 1)
+    return DEFAULT_LENGTH
 
 
 def describe(spec: Spec) -> str:

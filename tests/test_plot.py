@@ -60,6 +60,63 @@ def test_natural_length_and_boundaries(spec, length, marks):
     assert cycle_boundaries(spec, 0, length) == marks
 
 
+@pytest.mark.parametrize(
+    ("spec", "length"),
+    [
+        (cyclr.PolynomialDecay(0.1, 100, begin=20), 145),  # the decay, a quarter more of its hold
+        (cyclr.PolynomialDecay(0.1, 100, cycle=True), 200),  # two cycles
+        (cyclr.ExponentialDecay(0.1, 0.5, 10, begin=5), 46),  # ln 10 / ln 2 = 3.3: four periods, and that step
+        (cyclr.ExponentialDecay(0.1, 1.0, 10), 11),  # a rate of 1 never changes: one period
+        (cyclr.InverseTimeDecay(0.1, 0.5, 10), 181),  # 1 + 0.5 p = 10 at p = 18
+        (cyclr.PiecewiseConstant(0.1, [10, 80], [1.0, 0.5, 0.1]), 100),
+        (cyclr.ConstantLR(0.1, total_iters=5), 10),
+        (cyclr.LinearLR(0.1, total_iters=40), 50),
+        (cyclr.PolynomialLR(0.1, total_iters=40), 50),
+        (cyclr.ExponentialLR(0.1, 0.9), 23),  # 0.9 ** 22 < 0.1
+        (cyclr.StepLR(0.1, 30), 120),
+        (cyclr.MultiStepLR(0.1, [30, 80]), 100),
+        (cyclr.CosineDecay(0.1, 200), 250),
+        (cyclr.CosineDecay(0.1, 200, after="continue"), 400),
+        (cyclr.CosineDecayRestarts(0.1, 10, t_mul=2.0), 70),  # three restarts: 10 + 20 + 40
+        (cyclr.InverseSqrt(0.1, timescale=10), 991),  # base_lr / 10 at 99 timescales
+        (cyclr.WarmupStableDecay(0.1, 10, 30, num_training_steps=100), 125),
+        (cyclr.Constant(0.1), 1000),  # no length of its own
+    ],
+)
+def test_natural_length_of_every_decay(spec, length):
+    assert natural_length(spec) == length
+
+
+DECAYS_THAT_SETTLE = (
+    cyclr.PolynomialDecay,
+    cyclr.PiecewiseConstant,
+    cyclr.ConstantLR,
+    cyclr.LinearLR,
+    cyclr.PolynomialLR,
+    cyclr.MultiStepLR,
+    cyclr.WarmupStableDecay,
+)
+
+
+def test_every_family_shows_its_shape_in_its_natural_length():
+    """The length ``cyclr show`` and ``cyclr plot`` default to: the schedule moves within it, a decay
+    that settles has settled inside it, one that never ends falls (or grows) at least tenfold."""
+    from test_contract import CATALOGUE
+
+    for name, spec in CATALOGUE.items():
+        length = natural_length(spec)
+        steps = np.unique(np.linspace(0, length - 1, 5000).astype(np.int64))  # 0 to length - 1
+        lr = np.asarray(spec.lr_at(steps), dtype=np.float64)
+        if isinstance(spec, cyclr.Constant):
+            assert length == 1000
+            continue
+        assert np.ptp(lr, axis=0).min() > 0, name  # not flat on the window
+        if isinstance(spec, DECAYS_THAT_SETTLE) and not getattr(spec, "cycle", False):
+            assert np.array_equal(lr[-1], spec.lr_at(100 * length)), name  # settled within it
+        if isinstance(spec, (cyclr.ExponentialLR, cyclr.InverseTimeDecay, cyclr.InverseSqrt)):
+            assert np.all(lr[0] >= 10 * lr[-1] - 1e-12), name
+
+
 def test_boundaries_are_where_the_shape_turns():
     spec = cyclr.CosineAnnealingWarmRestarts(0.1, T_0=10, T_mult=2)
     lr = spec.lr_at(np.arange(150))
