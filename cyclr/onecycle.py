@@ -73,38 +73,49 @@ def one_cycle_formula(
         "cos":    end + (start - end) / 2 * (cos(pi * pct) + 1)
         "linear": (end - start) * pct + start
 
-    Only the phases some step can select are evaluated (``where`` evaluates every branch).
+    Only the phases some step can select take part, and only the chosen phase is annealed.
     """
     last = total_steps - 1
     minimum, where, cos = xp.minimum, xp.where, xp.cos
     pi = math.pi
     cosine = anneal_strategy == "cos"
 
-    def anneal(phase: Phase) -> Formula:
+    def phase_of(phase: Phase) -> Formula:
+        """``step -> (pct, start, end)`` within ``phase``."""
         start, end = (values[name] for name in getattr(phase, quantity))
         first_step, width = phase.start_step, phase.end_step - phase.start_step
 
-        def value(step: Any) -> Any:
-            pct = (step - first_step) / width
-            if cosine:
-                return end + (start - end) / 2.0 * (cos(pi * pct) + 1)
-            return (end - start) * pct + start
+        def arguments(step: Any) -> Any:
+            return (step - first_step) / width, start, end
 
-        return xp.jit(value)
+        return xp.jit(arguments)
 
     def up_to(end_step: float, within: Formula, beyond: Formula) -> Formula:
-        def value(step: Any) -> Any:
-            return where(step <= end_step, within(step), beyond(step))
+        def arguments(step: Any) -> Any:
+            pct, start, end = within(step)
+            pct_beyond, start_beyond, end_beyond = beyond(step)
+            inside = step <= end_step
+            return (
+                where(inside, pct, pct_beyond),
+                where(inside, start, start_beyond),
+                where(inside, end, end_beyond),
+            )
 
-        return xp.jit(value)
+        return xp.jit(arguments)
 
+    # The phase's pct and endpoints are chosen first and annealed once: one cosine per step, not one
+    # per phase (``where`` evaluates every branch). The chosen phase's numbers are the same, so the
+    # value is the same float64 expression as torch's.
     in_use = sorted({_phase_of(step, phases) for step in _boundary_steps(phases, last)})
-    annealed = anneal(phases[in_use[-1]])
+    chosen = phase_of(phases[in_use[-1]])
     for index in reversed(in_use[:-1]):
-        annealed = up_to(phases[index].end_step, anneal(phases[index]), annealed)
+        chosen = up_to(phases[index].end_step, phase_of(phases[index]), chosen)
 
     def value(step: Any) -> Any:
-        return annealed(minimum(step, last))
+        pct, start, end = chosen(minimum(step, last))
+        if cosine:
+            return end + (start - end) / 2.0 * (cos(pi * pct) + 1)
+        return (end - start) * pct + start
 
     return value
 
