@@ -138,11 +138,12 @@ def _horner(coefficients: tuple[float, ...], z: Any) -> Any:
 def _cos64(x: Any) -> Any:
     """``cos(x)`` in float64, to about ``2**-52`` relative to ``max(|cos x|, 2**-60)``.
 
-    XLA's own cosine costs ten times as much on CPU. Cody and Waite's reduction ``x = k * pi/2 + r``
-    with ``pi/2`` in four parts is exact to ``2**-52 |r|`` for ``|x| <= COS_ARGUMENT_MAX`` (each product
-    ``k * part`` is exact, and each subtraction is exact or rounds at the scale of ``r``); then fdlibm's
-    polynomials for ``cos r`` and ``sin r`` on ``|r| <= pi/4``, and the quadrant ``k mod 4`` picks
-    ``cos r, -sin r, -cos r`` or ``sin r``. A Python number gets C's ``cos``. Jitted on its own, so
+    XLA's own float64 cosine costs five to six times as much on CPU. Cody and Waite's reduction
+    ``x = k * pi/2 + r`` with ``pi/2`` in four parts is exact to ``2**-52 |r|`` for
+    ``|x| <= COS_ARGUMENT_MAX`` (each product ``k * part`` is exact, and each subtraction is exact or
+    rounds at the scale of ``r``); then fdlibm's polynomials for ``cos r`` and ``sin r`` on
+    ``|r| <= pi/4``, and the quadrant ``k mod 4`` picks ``cos r, -sin r, -cos r`` or ``sin r``. A Python
+    number gets C's ``cos``. Jitted on its own, so
     that JAX traces its forty operations once per shape, not once per schedule.
     """
     if isinstance(x, (int, float, np.number, np.ndarray)):
@@ -191,8 +192,8 @@ def _exp64(y: jax.Array) -> jax.Array:
 def _power64(base: Any, exponent: Any) -> Any:
     """``base ** exponent``; for a constant positive base (``gamma ** count``), ``exp(exponent * log(base))``
     with the logarithm taken by C at trace time: within ``|exponent * log(base)| * 2**-52`` relative of
-    C's ``pow``, ``2**-42`` wherever the value is a normal float32. XLA's own ``pow`` costs ten times as
-    much on CPU."""
+    C's ``pow``, ``2**-42`` wherever the value is a normal float32. XLA's own float64 ``pow`` costs five
+    to six times as much on CPU."""
     if isinstance(base, (int, float, np.number)) and not isinstance(base, bool) and base > 0:
         if base == 1:
             return jnp.ones_like(jnp.asarray(exponent, dtype=jnp.float64))
