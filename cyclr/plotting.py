@@ -47,8 +47,8 @@ def _with_tail(end: int) -> int:
 
 
 def _tenfold(periods_per_tenfold: float, steps_per_period: int, begin: int = 0) -> int:
-    """Steps up to the one where a decay has fallen tenfold (at most a million periods after ``begin``),
-    that step included."""
+    """Steps up to the one where a decay has fallen tenfold (at most a million periods after ``begin``;
+    one period for a decay that never changes: ``periods_per_tenfold`` infinite), that step included."""
     periods = min(math.ceil(periods_per_tenfold), 10**6) if math.isfinite(periods_per_tenfold) else 1
     return begin + max(periods, 1) * steps_per_period + 1
 
@@ -70,7 +70,9 @@ _LENGTHS: dict[type, Any] = {
     ExponentialDecay: lambda spec: _tenfold(
         _exponential_periods(spec.decay_rate), spec.decay_steps, spec.begin
     ),
-    InverseTimeDecay: lambda spec: _tenfold(9 / spec.decay_rate, spec.decay_steps),
+    InverseTimeDecay: lambda spec: _tenfold(
+        9 / spec.decay_rate if spec.decay_rate > 0 else math.inf, spec.decay_steps
+    ),
     PiecewiseConstant: lambda spec: _with_tail(spec.boundaries[-1]) if spec.boundaries else DEFAULT_LENGTH,
     ConstantLR: lambda spec: 2 * spec.total_iters or DEFAULT_LENGTH,
     LinearLR: lambda spec: _with_tail(spec.total_iters),
@@ -111,7 +113,7 @@ def natural_length(spec: Spec) -> int:
         )
     for family in type(spec).__mro__:  # a subclass of a family shows as that family
         if family in _LENGTHS:
-            return max(int(_LENGTHS[family](spec)), 1)
+            return min(max(int(_LENGTHS[family](spec)), 1), INT64_MAX)  # steps are int64 beyond Python
     return DEFAULT_LENGTH
 
 

@@ -65,9 +65,11 @@ def test_natural_length_and_boundaries(spec, length, marks):
     [
         (cyclr.PolynomialDecay(0.1, 100, begin=20), 145),  # the decay, a quarter more of its hold
         (cyclr.PolynomialDecay(0.1, 100, cycle=True), 200),  # two cycles
-        (cyclr.ExponentialDecay(0.1, 0.5, 10, begin=5), 46),  # ln 10 / ln 2 = 3.3: four periods, and that step
+        (cyclr.ExponentialDecay(0.1, 0.5, 10, begin=5), 46),  # ln 10 / ln 2 = 3.3: four periods, that step
         (cyclr.ExponentialDecay(0.1, 1.0, 10), 11),  # a rate of 1 never changes: one period
         (cyclr.InverseTimeDecay(0.1, 0.5, 10), 181),  # 1 + 0.5 p = 10 at p = 18
+        (cyclr.InverseTimeDecay(0.1, 0.0, 10), 11),  # a rate of 0 never changes: one period
+        (cyclr.PolynomialDecay(0.1, 2**62, begin=2**62), 2**63 - 1),  # capped at int64
         (cyclr.PiecewiseConstant(0.1, [10, 80], [1.0, 0.5, 0.1]), 100),
         (cyclr.ConstantLR(0.1, total_iters=5), 10),
         (cyclr.LinearLR(0.1, total_iters=40), 50),
