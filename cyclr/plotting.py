@@ -6,6 +6,7 @@ matplotlib is an optional extra (``pip install "cyclr[plot]"``), imported inside
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,13 @@ def _exponential_periods(rate: float) -> float:
     return math.log(10) / abs(math.log(rate)) if rate not in (0.0, 1.0) else 1.0
 
 
+def _three_restarts(first: int, growth: float) -> int:
+    """The end of three restarts, ``first * (1 + growth + growth**2)``, exactly (a float ``growth``
+    is a rational), however large."""
+    ratio = Fraction(growth)
+    return math.ceil(first * (1 + ratio + ratio * ratio))
+
+
 _LENGTHS: dict[type, Any] = {
     CyclicLR: lambda spec: 2 * spec.period,
     OneCycleLR: lambda spec: spec.total_steps,
@@ -83,7 +91,7 @@ _LENGTHS: dict[type, Any] = {
     CosineDecay: lambda spec: (
         2 * spec.decay_steps if spec.after == "continue" else _with_tail(spec.decay_steps)
     ),
-    CosineDecayRestarts: lambda spec: math.ceil(spec.first_decay_steps * (1 + spec.t_mul + spec.t_mul**2)),
+    CosineDecayRestarts: lambda spec: _three_restarts(spec.first_decay_steps, spec.t_mul),
     InverseSqrt: lambda spec: 99 * spec.timescale + 1,  # lr(99 * timescale) = base_lr / 10
     WarmupStableDecay: lambda spec: _with_tail(
         spec.num_warmup_steps + spec.stable_steps + spec.num_decay_steps

@@ -80,6 +80,7 @@ def test_natural_length_and_boundaries(spec, length, marks):
         (cyclr.CosineDecay(0.1, 200), 250),
         (cyclr.CosineDecay(0.1, 200, after="continue"), 400),
         (cyclr.CosineDecayRestarts(0.1, 10, t_mul=2.0), 70),  # three restarts: 10 + 20 + 40
+        (cyclr.CosineDecayRestarts(0.1, 10, t_mul=1e200), 2**63 - 1),  # its square overflows a float
         (cyclr.InverseSqrt(0.1, timescale=10), 991),  # base_lr / 10 at 99 timescales
         (cyclr.WarmupStableDecay(0.1, 10, 30, num_training_steps=100), 125),
         (cyclr.Constant(0.1), 1000),  # no length of its own
