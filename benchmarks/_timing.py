@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import gc
+import statistics
 import time
 import timeit
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+
+import numpy as np
 
 
 @dataclass
@@ -54,3 +57,47 @@ def best_of(fn: Callable[[], object], *, repeat: int = 9) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def paired_medians(
+    ours: Callable[[], object], peer: Callable[[], object], *, pairs: int = 31
+) -> tuple[float, float, float]:
+    """Median seconds of ``ours`` and ``peer``, run in interleaved pairs, and the noise of their ratio.
+
+    The noise is half the spread between the 10th and 90th percentile of the per-pair ratios, relative to
+    their median: what one pair could be off by.
+    """
+    ours(), peer()
+    mine, theirs = [], []
+    for _ in range(pairs):
+        for fn, into in ((peer, theirs), (ours, mine)):
+            start = time.perf_counter()
+            fn()
+            into.append(time.perf_counter() - start)
+    return float(np.median(mine)), float(np.median(theirs)), ratio_noise(mine, theirs)
+
+
+def ratio_noise(mine: list[float], theirs: list[float]) -> float:
+    """Half the 10th-90th percentile spread of the per-pair ratios ``mine / theirs``, relative to their
+    median."""
+    ratios = np.array(mine) / np.array(theirs)
+    low, middle, high = np.percentile(ratios, [10, 50, 90])
+    return float((high - low) / 2 / middle)
+
+
+def alternating_rounds(
+    ours: timeit.Timer, peer: timeit.Timer, rounds: int, number: int
+) -> tuple[list[float], list[float]]:
+    """Seconds per call of each timer, in ``rounds`` rounds of ``number`` calls, the two in turns."""
+    mine, theirs = [], []
+    for _ in range(rounds):
+        mine.append(ours.timeit(number) / number)
+        theirs.append(peer.timeit(number) / number)
+    return mine, theirs
+
+
+def spread(times: list[float]) -> str:
+    """The spread of the middle 80% of rounds around their median, in percent."""
+    ordered = sorted(times)
+    low, high = ordered[len(ordered) // 10], ordered[-1 - len(ordered) // 10]
+    return f"{100 * (high - low) / statistics.median(ordered):.0f}%"

@@ -13,8 +13,7 @@ import numpy as np
 
 import cyclr
 
-from ._timing import Row
-from .core import paired_medians
+from ._timing import Row, paired_medians
 
 NUM_STEPS = 10_000_000
 CHUNK = 1_000_000

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import timeit
 import warnings
 from collections.abc import Callable
@@ -12,7 +11,7 @@ import numpy as np
 
 import cyclr
 
-from ._timing import Row, best_of, per_call
+from ._timing import Row, best_of, paired_medians, per_call, ratio_noise
 
 NUM_STEPS = 10_000_000
 
@@ -58,26 +57,6 @@ def precompute_rows() -> list[Row]:
     return rows
 
 
-def paired_medians(
-    ours: Callable[[], object], peer: Callable[[], object], *, pairs: int = 31
-) -> tuple[float, float, float]:
-    """Median seconds of ``ours`` and ``peer``, run in interleaved pairs, and the noise of their ratio.
-
-    The noise is half the spread between the 10th and 90th percentile of the per-pair ratios, relative to
-    their median: what one pair could be off by.
-    """
-    ours(), peer()
-    mine, theirs = [], []
-    for _ in range(pairs):
-        for fn, into in ((peer, theirs), (ours, mine)):
-            start = time.perf_counter()
-            fn()
-            into.append(time.perf_counter() - start)
-    ratios = np.array(mine) / np.array(theirs)
-    low, middle, high = np.percentile(ratios, [10, 50, 90])
-    return float(np.median(mine)), float(np.median(theirs)), float((high - low) / 2 / middle)
-
-
 def exp_range_rows(lr: np.ndarray, momentum: np.ndarray) -> list[Row]:
     """exp_range precompute against the fill (medians of interleaved pairs), and each family's lr_at
     against torch (``scalar_family_rows``)."""
@@ -119,9 +98,7 @@ def paired_per_call(ours: str, peer: str, namespace: dict) -> tuple[float, float
     for _ in range(ROUNDS):
         theirs.append(timers[1].timeit(numbers[1]) / numbers[1])
         mine.append(timers[0].timeit(numbers[0]) / numbers[0])
-    ratios = np.array(mine) / np.array(theirs)
-    low, middle, high = np.percentile(ratios, [10, 50, 90])
-    return float(np.median(mine)), float(np.median(theirs)), float((high - low) / 2 / middle)
+    return float(np.median(mine)), float(np.median(theirs)), ratio_noise(mine, theirs)
 
 
 def _torch_step(make: Callable[[object], object]) -> Callable[[], object]:

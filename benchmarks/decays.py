@@ -14,32 +14,16 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from ._timing import Row
+from ._timing import Row, paired_medians
 
 NUM_COUNTS = 1_000_000
 NUM_STEPS = 10_000_000
 PAIRS = 15
-
-
-def paired_medians(
-    ours: Callable[[], object], peer: Callable[[], object], *, pairs: int = PAIRS
-) -> tuple[float, float, float]:
-    """Median seconds of ``ours`` and ``peer`` in interleaved pairs, and the ratio's noise (half the
-    10th-90th percentile spread of the per-pair ratios, relative to their median)."""
-    ours(), peer()
-    mine, theirs = [], []
-    for _ in range(pairs):
-        for fn, into in ((peer, theirs), (ours, mine)):
-            start = time.perf_counter()
-            fn()
-            into.append(time.perf_counter() - start)
-    ratios = np.array(mine) / np.array(theirs)
-    low, middle, high = np.percentile(ratios, [10, 50, 90])
-    return float(np.median(mine)), float(np.median(theirs)), float((high - low) / 2 / middle)
 
 
 def _compiled(schedule: Callable[[Any], Any]) -> tuple[Callable[[], Any], float]:
@@ -106,7 +90,7 @@ def jax_rows() -> list[Row]:
     for what, spec, peer in jax_cases():
         ours_call, ours_compile = _compiled(cyclr.jax.lr_schedule(spec))
         peer_call, peer_compile = _compiled(peer)
-        ours, theirs, noise = paired_medians(ours_call, peer_call)
+        ours, theirs, noise = paired_medians(ours_call, peer_call, pairs=PAIRS)
         label = f"jax: {what}, {NUM_COUNTS // 10**6}M counts, jitted (median; ratio noise ±{noise:.0%})"
         table.append(Row(label, ours, "optax's same schedule", theirs, "no slower"))
         table.append(Row(f"jax: {what}, compile time", ours_compile, "optax's same schedule", peer_compile))

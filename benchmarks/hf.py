@@ -18,7 +18,7 @@ import timeit
 import warnings
 from typing import Any
 
-from ._timing import Row
+from ._timing import Row, alternating_rounds, spread
 
 GOAL_TORCH = ">= 3x faster"
 GOAL_JAX = "no slower"
@@ -38,12 +38,6 @@ NAMES = (
     "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
     "inverse_sqrt", "cosine_with_min_lr", "cosine_warmup_with_min_lr", "warmup_stable_decay",
 )  # fmt: skip
-
-
-def _noise(times: list[float]) -> str:
-    ordered = sorted(times)
-    low, high = ordered[len(ordered) // 10], ordered[-1 - len(ordered) // 10]
-    return f"{100 * (high - low) / statistics.median(ordered):.0f}%"
 
 
 def _optimizer(groups: int) -> Any:
@@ -72,13 +66,10 @@ def _torch_rows() -> list[Row]:
         for name in NAMES:
             for groups in (1, 10):
                 timers = [_timer(cyclr.torch.get_scheduler, name, groups), _timer(theirs_get, name, groups)]
-                ours, theirs = [], []
-                for _ in range(ROUNDS):
-                    ours.append(timers[0].timeit(PER_ROUND) / PER_ROUND)
-                    theirs.append(timers[1].timeit(PER_ROUND) / PER_ROUND)
+                ours, theirs = alternating_rounds(*timers, ROUNDS, PER_ROUND)
                 what = (
                     f"get_scheduler({name!r}).step(), {groups} group{'s' if groups > 1 else ''} "
-                    f"(median of {ROUNDS}; noise ours {_noise(ours)}, transformers {_noise(theirs)})"
+                    f"(median of {ROUNDS}; noise ours {spread(ours)}, transformers {spread(theirs)})"
                 )
                 result.append(
                     Row(
@@ -134,7 +125,7 @@ def _jax_rows() -> list[Row]:
                 started = time.perf_counter()
                 call()
                 times.append((time.perf_counter() - started) / NUM_COUNTS)
-        label = f"jitted lr_schedule per count, {what} (median of {JAX_ROUNDS}; noise ours {_noise(ours)}, optax {_noise(theirs)})"
+        label = f"jitted lr_schedule per count, {what} (median of {JAX_ROUNDS}; noise ours {spread(ours)}, optax {spread(theirs)})"
         result.append(
             Row(label, statistics.median(ours), "optax, per count", statistics.median(theirs), GOAL_JAX)
         )

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from ._timing import Row, per_call
+from ._timing import Row, alternating_rounds, per_call, spread
 
 GOAL = ">= 3x faster"
 
@@ -116,25 +116,15 @@ def _tensor_rows() -> list[Row]:
                 optimizer.step()
                 scheduler.step()
                 steps.append(timeit.Timer("step()", globals={"step": scheduler.step}))
-            ours, peer = [], []
-            for _ in range(ROUNDS):
-                ours.append(steps[0].timeit(PER_ROUND) / PER_ROUND)
-                peer.append(steps[1].timeit(PER_ROUND) / PER_ROUND)
+            ours, peer = alternating_rounds(*steps, ROUNDS, PER_ROUND)
             what = (
                 f"{name}.step(), {groups} group{'s' if groups > 1 else ''}, tensor lrs "
-                f"(median of {ROUNDS}; noise ours {_noise(ours)}, torch {_noise(peer)})"
+                f"(median of {ROUNDS}; noise ours {spread(ours)}, torch {spread(peer)})"
             )
             result.append(
                 Row(what, statistics.median(ours), f"torch {peer_name}.step()", statistics.median(peer), GOAL)
             )
     return result
-
-
-def _noise(times: list[float]) -> str:
-    """The spread of the middle 80% of rounds around their median, in percent."""
-    ordered = sorted(times)
-    low, high = ordered[len(ordered) // 10], ordered[-1 - len(ordered) // 10]
-    return f"{100 * (high - low) / statistics.median(ordered):.0f}%"
 
 
 def _family_rows() -> list[Row]:
@@ -211,13 +201,10 @@ def _capturable_rows() -> list[Row]:
             for _ in range(3):  # compile, and the optimizer's second compile (its state exists then)
                 step()
             steps.append(timeit.Timer("step()", globals={"step": step}))
-        ours, peer = [], []
-        for _ in range(CAPTURABLE_ROUNDS):
-            ours.append(steps[0].timeit(CAPTURABLE_PER_ROUND) / CAPTURABLE_PER_ROUND)
-            peer.append(steps[1].timeit(CAPTURABLE_PER_ROUND) / CAPTURABLE_PER_ROUND)
+        ours, peer = alternating_rounds(*steps, CAPTURABLE_ROUNDS, CAPTURABLE_PER_ROUND)
         what = (
             f"compiled Adam + capturable Scheduler.step(), one training step, Linear({width}, {width}) "
-            f"(median of {CAPTURABLE_ROUNDS}; noise ours {_noise(ours)}, peer {_noise(peer)})"
+            f"(median of {CAPTURABLE_ROUNDS}; noise ours {spread(ours)}, peer {spread(peer)})"
         )
         peer_name = "compiled Adam step + host Scheduler.step()"
         result.append(Row(what, statistics.median(ours), peer_name, statistics.median(peer)))
