@@ -91,10 +91,10 @@ def warm_restarts_formula(xp: Ops, *, T_0: int, T_mult: int, start: Any, delta: 
     def python_value(step: int) -> Any:
         t_cur, power = position(step)
         if power <= float_powers:
-            return start + delta * (1 + cos(pi * t_cur / (T_0 * (power * 1.0)))) / 2
-        # A period past the largest float (a Python int step past about 1e308): the ratio of the two
-        # integers, correctly rounded by Python's int / int, in [0, 1).
-        return start + delta * (1 + cos(pi * (t_cur / (T_0 * power)))) / 2
+            angle = pi * t_cur / (T_0 * (power * 1.0))  # torch's expression, as ``value``
+        else:  # a period past the largest float (a step past about 1e308): the integers' ratio,
+            angle = pi * (t_cur / (T_0 * power))  # correctly rounded by Python's int / int, in [0, 1)
+        return start + delta * (1 + cos(angle)) / 2
 
     return python_value
 
