@@ -436,6 +436,18 @@ class Spec:
         return data
 
 
+class _LrOnly(Spec):
+    """A spec that schedules the learning rate only (every decay and annealing family): ``_lr_formula``
+    gives its formula, and momentum is not scheduled (``momentum_at`` is None)."""
+
+    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
+        return None if quantity == "momentum" else self._lr_formula(xp)
+
+    def _lr_formula(self, xp: Ops) -> Formula:
+        """The closure ``step -> lr`` built against ``xp``."""
+        raise NotImplementedError
+
+
 def _holds_code(spec: Spec) -> bool:
     """Whether the spec (or a spec inside it) holds a Python callable, such as a custom ``scale_fn``."""
     for name in _parameter_names(type(spec)):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._ops import PYTHON, Ops
-from ._spec import Formula, Spec
+from ._spec import Formula, _LrOnly
 from ._validate import INT64_MAX, as_group_array, check_int, check_real, check_real_or_groups, show
 
 _INT64 = " (the NumPy and numba paths hold it in int64)"
@@ -118,7 +118,7 @@ def cosine_annealing_formula(xp: Ops, *, T_max: int, start: Any, delta: Any) -> 
 
 
 @dataclass(frozen=True)
-class CosineAnnealingWarmRestarts(Spec):
+class CosineAnnealingWarmRestarts(_LrOnly):
     r"""Cosine annealing with warm restarts (SGDR): the lr falls from ``base_lr`` toward ``eta_min``
     along half a cosine, then jumps back, each period ``T_mult`` times longer than the last.
 
@@ -199,9 +199,7 @@ class CosineAnnealingWarmRestarts(Spec):
             steps.append(step)
         return steps
 
-    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
-        if quantity == "momentum":
-            return None
+    def _lr_formula(self, xp: Ops) -> Formula:
         base = as_group_array(self.base_lr, self.groups)  # type: ignore[arg-type]
         return warm_restarts_formula(
             xp, T_0=self.T_0, T_mult=self.T_mult, start=self.eta_min, delta=base - self.eta_min
@@ -209,7 +207,7 @@ class CosineAnnealingWarmRestarts(Spec):
 
 
 @dataclass(frozen=True)
-class CosineAnnealingLR(Spec):
+class CosineAnnealingLR(_LrOnly):
     r"""Cosine annealing from ``base_lr`` to ``eta_min`` over ``T_max`` steps, torch's closed form::
 
         lr(step) = eta_min + (base_lr - eta_min) * (1 + cos(pi * step / T_max)) / 2
@@ -260,8 +258,6 @@ class CosineAnnealingLR(Spec):
         check_amplitude(base_lr, self.eta_min)
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
 
-    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
-        if quantity == "momentum":
-            return None
+    def _lr_formula(self, xp: Ops) -> Formula:
         base = as_group_array(self.base_lr, self.groups)  # type: ignore[arg-type]
         return cosine_annealing_formula(xp, T_max=self.T_max, start=self.eta_min, delta=base - self.eta_min)

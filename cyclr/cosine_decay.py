@@ -19,7 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 from ._ops import PYTHON, Ops
-from ._spec import Formula, Spec
+from ._spec import Formula, _LrOnly
 from ._validate import (
     INT64_MAX,
     as_group_array,
@@ -125,7 +125,7 @@ def cosine_decay_formula(
 
 
 @dataclass(frozen=True)
-class CosineDecay(Spec):
+class CosineDecay(_LrOnly):
     r"""A cosine decay from ``base_lr`` to the floor ``alpha * base_lr`` over ``decay_steps`` steps::
 
         progress = (step + offset) / decay_steps
@@ -224,9 +224,7 @@ class CosineDecay(Spec):
         object.__setattr__(self, "offset", offset)
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
 
-    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
-        if quantity == "momentum":
-            return None
+    def _lr_formula(self, xp: Ops) -> Formula:
         return cosine_decay_formula(
             xp,
             base=as_group_array(self.base_lr, self.groups),  # type: ignore[arg-type]
@@ -353,7 +351,7 @@ def keras_restarts_formula(
 
 
 @dataclass(frozen=True)
-class CosineDecayRestarts(Spec):
+class CosineDecayRestarts(_LrOnly):
     r"""Keras' ``CosineDecayRestarts``: cosine decays restarting after ``first_decay_steps``,
     ``t_mul`` times longer each time, each peak ``m_mul`` times the last, over a floor::
 
@@ -415,9 +413,7 @@ class CosineDecayRestarts(Spec):
         object.__setattr__(self, "alpha", check_real("alpha", self.alpha, minimum=0.0, maximum=1.0))
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
 
-    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
-        if quantity == "momentum":
-            return None
+    def _lr_formula(self, xp: Ops) -> Formula:
         return keras_restarts_formula(
             xp,
             base=as_group_array(self.base_lr, self.groups),  # type: ignore[arg-type]

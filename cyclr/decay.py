@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ._ops import PYTHON, Ops, _maximum
-from ._spec import Formula, Spec
+from ._spec import Formula, _LrOnly
 from ._validate import (
     INT64_MAX,
     as_group_array,
@@ -111,7 +111,7 @@ def polynomial_formula(
 
 
 @dataclass(frozen=True)
-class Constant(Spec):
+class Constant(_LrOnly):
     r"""A constant learning rate: ``lr(step) = base_lr`` at every step.
 
     optax's ``constant_schedule``, transformers' ``constant`` schedule; with ``cyclr.warmup`` in front,
@@ -139,14 +139,12 @@ class Constant(Spec):
         object.__setattr__(self, "base_lr", base_lr)
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
 
-    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
-        if quantity == "momentum":
-            return None
+    def _lr_formula(self, xp: Ops) -> Formula:
         return constant_formula(xp, value=as_group_array(self.base_lr, self.groups))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
-class PolynomialDecay(Spec):
+class PolynomialDecay(_LrOnly):
     r"""A polynomial decay from ``base_lr`` to ``end_lr`` over ``decay_steps`` steps, from step ``begin``.
 
     optax's ``polynomial_schedule`` and ``linear_schedule`` (``power=1``), Keras' ``PolynomialDecay``
@@ -208,9 +206,7 @@ class PolynomialDecay(Spec):
         object.__setattr__(self, "cycle", check_bool("cycle", self.cycle))
         object.__setattr__(self, "_groups", check_same_groups(base_lr=base_lr, end_lr=end_lr))
 
-    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
-        if quantity == "momentum":
-            return None
+    def _lr_formula(self, xp: Ops) -> Formula:
         base = as_group_array(self.base_lr, self.groups)  # type: ignore[arg-type]
         end = as_group_array(self.end_lr, self.groups)  # type: ignore[arg-type]
         formula = polynomial_formula(
@@ -338,7 +334,7 @@ def _positive(values: Any) -> list[float]:
 
 
 @dataclass(frozen=True)
-class ExponentialDecay(Spec):
+class ExponentialDecay(_LrOnly):
     r"""An exponential decay by ``decay_rate`` every ``decay_steps`` steps, from step ``begin``.
 
     optax's ``exponential_decay`` (``transition_begin``, ``staircase``, ``end_value``) and Keras'
@@ -417,9 +413,7 @@ class ExponentialDecay(Spec):
         check_float32_growth(rate, exponent)
         object.__setattr__(self, "_step_cap", exponent * self.decay_steps)
 
-    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
-        if quantity == "momentum":
-            return None
+    def _lr_formula(self, xp: Ops) -> Formula:
         return exponential_formula(
             xp,
             decay_rate=self.decay_rate,
@@ -450,7 +444,7 @@ def inverse_time_formula(
 
 
 @dataclass(frozen=True)
-class InverseTimeDecay(Spec):
+class InverseTimeDecay(_LrOnly):
     r"""The inverse-time decay of Keras' ``InverseTimeDecay``::
 
         p = step / decay_steps              (floor(step / decay_steps) when staircase)
@@ -494,9 +488,7 @@ class InverseTimeDecay(Spec):
         object.__setattr__(self, "staircase", check_bool("staircase", self.staircase))
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
 
-    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
-        if quantity == "momentum":
-            return None
+    def _lr_formula(self, xp: Ops) -> Formula:
         formula = inverse_time_formula(
             xp,
             decay_rate=self.decay_rate,
@@ -565,7 +557,7 @@ def check_boundaries(name: str, value: Any, *, strictly: bool = True) -> tuple[i
 
 
 @dataclass(frozen=True)
-class PiecewiseConstant(Spec):
+class PiecewiseConstant(_LrOnly):
     r"""A piecewise-constant lr: ``base_lr * factors[k]`` on the ``k``-th piece between ``boundaries``.
 
     Keras' ``PiecewiseConstantDecay`` and optax's ``piecewise_constant_schedule``::
@@ -635,9 +627,7 @@ class PiecewiseConstant(Spec):
                     )
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
 
-    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
-        if quantity == "momentum":
-            return None
+    def _lr_formula(self, xp: Ops) -> Formula:
         base = as_group_array(self.base_lr, self.groups)  # type: ignore[arg-type]
         shift = 1 if self.inclusive else 0  # step > b is step >= b + 1
         return piecewise_formula(

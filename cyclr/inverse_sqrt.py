@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._ops import PYTHON, Ops
-from ._spec import Formula, Spec
+from ._spec import Formula, _LrOnly
 from ._validate import INT64_MAX, as_group_array, check_int, check_real_or_groups
 
 _PYTHON_FLOAT_STEPS = 2**1000
@@ -40,7 +40,7 @@ def inverse_sqrt_formula(xp: Ops, *, base: Any, timescale: int) -> Formula:
 
 
 @dataclass(frozen=True)
-class InverseSqrt(Spec):
+class InverseSqrt(_LrOnly):
     r"""An inverse square-root decay from ``base_lr``, with a timescale::
 
         lr(step) = base_lr / sqrt((step + timescale) / timescale)
@@ -80,8 +80,6 @@ class InverseSqrt(Spec):
         object.__setattr__(self, "timescale", timescale)
         object.__setattr__(self, "_groups", len(base_lr) if isinstance(base_lr, tuple) else None)
 
-    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
-        if quantity == "momentum":
-            return None
+    def _lr_formula(self, xp: Ops) -> Formula:
         base = as_group_array(self.base_lr, self.groups)  # type: ignore[arg-type]
         return inverse_sqrt_formula(xp, base=base, timescale=self.timescale)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._ops import Ops
-from ._spec import Formula, Spec
+from ._spec import Formula, Spec, _LrOnly
 from ._validate import as_group_array, check_real, check_real_or_groups, show
 from .decay import (
     check_begin,
@@ -88,7 +88,7 @@ def multistep_formula(xp: Ops, *, milestones: Sequence[int], gamma: float, base:
 
 
 @dataclass(frozen=True)
-class ConstantLR(Spec):
+class ConstantLR(_LrOnly):
     r"""``base_lr * factor`` for the first ``total_iters`` steps, then ``base_lr``: torch's ``ConstantLR``.
 
     torch's closed form, in its order of operations::
@@ -121,9 +121,7 @@ class ConstantLR(Spec):
         object.__setattr__(self, "factor", check_real("factor", self.factor, minimum=0.0, maximum=1.0))
         object.__setattr__(self, "total_iters", check_begin("total_iters", self.total_iters))
 
-    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
-        if quantity == "momentum":
-            return None
+    def _lr_formula(self, xp: Ops) -> Formula:
         return factor_formula(
             xp,
             total_iters=self.total_iters,
@@ -134,7 +132,7 @@ class ConstantLR(Spec):
 
 
 @dataclass(frozen=True)
-class LinearLR(Spec):
+class LinearLR(_LrOnly):
     r"""The lr multiplied by a factor moving linearly from ``start_factor`` to ``end_factor`` over
     ``total_iters`` steps, then held: torch's ``LinearLR`` (a linear warmup when ``start_factor < 1``).
 
@@ -175,9 +173,7 @@ class LinearLR(Spec):
         object.__setattr__(self, "end_factor", end)
         object.__setattr__(self, "total_iters", check_steps_count("total_iters", self.total_iters))
 
-    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
-        if quantity == "momentum":
-            return None
+    def _lr_formula(self, xp: Ops) -> Formula:
         return linear_formula(
             xp,
             total_iters=self.total_iters,
@@ -188,7 +184,7 @@ class LinearLR(Spec):
 
 
 @dataclass(frozen=True)
-class ExponentialLR(Spec):
+class ExponentialLR(_LrOnly):
     r"""``base_lr * gamma ** step``: torch's ``ExponentialLR`` in closed form.
 
     The power is C's ``pow`` of the exact integer step on every path (torch's ``gamma ** last_epoch``).
@@ -217,9 +213,7 @@ class ExponentialLR(Spec):
         _check_base_lr(self)
         object.__setattr__(self, "gamma", check_decay_gamma(self.gamma))
 
-    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
-        if quantity == "momentum":
-            return None
+    def _lr_formula(self, xp: Ops) -> Formula:
         return exponential_formula(
             xp,
             decay_rate=self.gamma,
@@ -233,7 +227,7 @@ class ExponentialLR(Spec):
 
 
 @dataclass(frozen=True)
-class StepLR(Spec):
+class StepLR(_LrOnly):
     r"""``base_lr * gamma ** (step // step_size)``: torch's ``StepLR`` in closed form.
 
     The exponent is an exact integer, the power C's ``pow`` on every path (torch's closed form). Once
@@ -265,9 +259,7 @@ class StepLR(Spec):
         object.__setattr__(self, "step_size", check_steps_count("step_size", self.step_size))
         object.__setattr__(self, "gamma", check_decay_gamma(self.gamma))
 
-    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
-        if quantity == "momentum":
-            return None
+    def _lr_formula(self, xp: Ops) -> Formula:
         return exponential_formula(
             xp,
             decay_rate=self.gamma,
@@ -281,7 +273,7 @@ class StepLR(Spec):
 
 
 @dataclass(frozen=True)
-class MultiStepLR(Spec):
+class MultiStepLR(_LrOnly):
     r"""``base_lr * gamma ** (number of milestones <= step)``: torch's ``MultiStepLR`` in closed form.
 
     torch's closed form (``bisect_right`` over the sorted milestones): the lr is multiplied by
@@ -331,9 +323,7 @@ class MultiStepLR(Spec):
                     f"milestone), got base_lr={show(top)}, gamma={show(gamma)}, {len(milestones)} milestones"
                 )
 
-    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
-        if quantity == "momentum":
-            return None
+    def _lr_formula(self, xp: Ops) -> Formula:
         return multistep_formula(
             xp,
             milestones=self.milestones,
@@ -343,7 +333,7 @@ class MultiStepLR(Spec):
 
 
 @dataclass(frozen=True)
-class PolynomialLR(Spec):
+class PolynomialLR(_LrOnly):
     r"""``base_lr * (1 - min(total_iters, step) / total_iters) ** power``: torch's ``PolynomialLR`` in
     closed form (0 from ``total_iters`` on).
 
@@ -376,9 +366,7 @@ class PolynomialLR(Spec):
         object.__setattr__(self, "total_iters", check_steps_count("total_iters", self.total_iters))
         object.__setattr__(self, "power", check_real("power", self.power, above=0.0))
 
-    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
-        if quantity == "momentum":
-            return None
+    def _lr_formula(self, xp: Ops) -> Formula:
         return polynomial_formula(
             xp,
             decay_steps=self.total_iters,

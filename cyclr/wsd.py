@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._ops import Ops
-from ._spec import Formula, Spec
+from ._spec import Formula, _LrOnly
 from ._validate import (
     INT64_MAX,
     as_group_array,
@@ -96,7 +96,7 @@ def wsd_factor_formula(
 
 
 @dataclass(frozen=True)
-class WarmupStableDecay(Spec):
+class WarmupStableDecay(_LrOnly):
     r"""Warmup-stable-decay: ``num_warmup_steps`` of warmup from ``min_lr_ratio * base_lr``, a stable
     phase at ``base_lr``, ``num_decay_steps`` of decay to ``min_lr_ratio * base_lr``, then that floor::
 
@@ -201,9 +201,7 @@ class WarmupStableDecay(Spec):
         """
         return self._stable
 
-    def _formula(self, xp: Ops, quantity: str) -> Formula | None:
-        if quantity == "momentum":
-            return None
+    def _lr_formula(self, xp: Ops) -> Formula:
         base = as_group_array(self.base_lr, self.groups)  # type: ignore[arg-type]
         factor = xp.jit(
             wsd_factor_formula(
